@@ -1,0 +1,91 @@
+// signet sign --key URI [--cert CHAIN.pem] [--format F] [--output PATH] FILE...
+#include <ostream>
+
+#include "cli/command.h"
+#include "cli/pipeline.h"
+
+namespace signet::cli {
+namespace {
+
+class SignCommand final : public Command {
+ public:
+  CLI::App* Setup(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand("sign", "Sign files with a key (file:, pkcs11:, ...)");
+    sub->footer(std::string("Secrets never go on the command line: the key passphrase comes from "
+                            "SIGNET_KEY_PASSPHRASE or --passphrase-file, a PKCS#11 PIN from "
+                            "SIGNET_PKCS11_PIN, --pin-file or the URI's pin-source.\n") +
+                kExitCodeHelp);
+    sub->add_option("--key", key_uri_, "Key URI: file:PATH or pkcs11:token=...;object=...")
+        ->required()
+        ->envname("SIGNET_KEY");
+    sub->add_option("--cert", cert_path_,
+                    "Certificate chain (PEM, leaf first) when the key has none of its own");
+    sub->add_option("--format", settings_.format, "auto, cms or raw (auto: by content, else cms)")
+        ->default_val("auto");
+    sub->add_option("-o,--output", settings_.output_path,
+                    "Where to write the signature (one FILE only); default FILE.p7s / FILE.sig");
+    sub->add_flag("--pem", settings_.pem, "cms: write PEM instead of DER");
+    sub->add_flag("--rsa-pss", settings_.rsa_pss, "RSA keys: sign with PSS instead of PKCS#1 v1.5");
+    sub->add_option("--digest", digest_, "sha256 (default), sha384 or sha512");
+    sub->add_option("--passphrase-file", passphrase_file_, "File holding the key passphrase");
+    sub->add_option("--pin-file", pin_file_, "File holding the PKCS#11 PIN");
+    sub->add_option("files", files_, "Files to sign")->required();
+    return sub;
+  }
+
+  int Run(Context& ctx) override {
+    if (!settings_.output_path.empty() && files_.size() != 1) {
+      return ReportError(ctx, "", Error{ErrorCode::kInvalidArgument,
+                                        "--output needs exactly one FILE"});
+    }
+    if (!digest_.empty()) {
+      auto digest = ParseDigestAlgorithm(digest_);
+      if (!digest) return ReportError(ctx, "", digest.error());
+      settings_.digest = *digest;
+    }
+    auto options = BuildKeyOptions(cert_path_, passphrase_file_, pin_file_);
+    if (!options) return ReportError(ctx, "", options.error());
+    auto signer = ctx.keys.Open(key_uri_, *options);
+    if (!signer) return ReportError(ctx, "", signer.error());
+
+    int exit_code = kExitOk;
+    for (const std::string& file : files_) {
+      auto outcome = SignFile(ctx.formats, **signer, file, settings_);
+      if (!outcome) {
+        exit_code = WorseExit(exit_code, ReportError(ctx, file, outcome.error()));
+        continue;
+      }
+      const SigningPlan& plan = outcome->plan;
+      if (ctx.json) {
+        PrintJson(ctx, {{"file", file},
+                        {"ok", true},
+                        {"format", plan.format},
+                        {"output", outcome->output_path},
+                        {"key", (*signer)->uri()},
+                        {"signature_algorithm", SignatureAlgorithmName(plan.signature_algorithm)},
+                        {"content_digest_algorithm", std::string(DigestName(plan.content_digest_algorithm))},
+                        {"content_digest", HexEncode(plan.content_digest)}});
+      } else if (!ctx.quiet) {
+        *ctx.out << "signed " << file << " -> " << outcome->output_path << " (" << plan.format
+                 << ", " << SignatureAlgorithmName(plan.signature_algorithm) << ", "
+                 << (*signer)->public_key().Description() << ")\n";
+      }
+    }
+    return exit_code;
+  }
+
+ private:
+  std::string key_uri_;
+  std::string cert_path_;
+  std::string digest_;
+  std::string passphrase_file_;
+  std::string pin_file_;
+  std::vector<std::string> files_;
+  SignSettings settings_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeSignCommand() { return std::make_unique<SignCommand>(); }
+
+}  // namespace signet::cli
