@@ -109,9 +109,11 @@ std::string_view ErrorCodeName(ErrorCode code);
 // Assigns the value of a Result expression to `lhs`, or returns its error.
 #define SIGNET_ASSIGN_OR_RETURN(lhs, expr) \
   SIGNET_ASSIGN_OR_RETURN_IMPL_(SIGNET_CONCAT_(signet_result_, __LINE__), lhs, expr)
-#define SIGNET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)  \
-  auto tmp = (expr);                                   \
-  if (!tmp) return std::unexpected(std::move(tmp).error()); \
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs may be a declaration.
+#define SIGNET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
+  auto tmp = (expr);                                          \
+  if (!tmp) return std::unexpected(std::move(tmp).error());   \
   lhs = std::move(*tmp)
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace signet

@@ -15,9 +15,18 @@ namespace signet {
 class Secret {
  public:
   Secret() = default;
-  explicit Secret(std::string value) : value_(std::move(value)) {}
+  // Takes the value; the argument's buffer is wiped too (a short string is
+  // copied out of it, not moved).
+  explicit Secret(std::string value);
   Secret(const Secret&) = default;
-  Secret& operator=(const Secret&) = default;
+  // Wipes the old value first: assigning may reuse or free its buffer.
+  Secret& operator=(const Secret& other) {
+    if (this != &other) {
+      Wipe();
+      value_ = other.value_;
+    }
+    return *this;
+  }
   Secret(Secret&& other) noexcept : value_(std::move(other.value_)) { other.Wipe(); }
   Secret& operator=(Secret&& other) noexcept {
     Wipe();
@@ -32,6 +41,8 @@ class Secret {
   [[nodiscard]] std::string_view Reveal() const { return value_; }
 
  private:
+  // Zeroes the whole buffer (capacity, not just size: a moved-from short
+  // string keeps its old characters in its inline buffer) and empties it.
   void Wipe();
   std::string value_;
 };

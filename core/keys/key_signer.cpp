@@ -48,16 +48,16 @@ std::vector<std::string> KeyRegistry::schemes() const {
 
 Result<CertificateChain> ResolveCertificateChain(CertificateChain backend_chain,
                                                  const KeyOptions& options, const PublicKey& key) {
-  CertificateChain chain = std::move(backend_chain);
-  if (chain.empty() && !options.cert_path.empty()) {
-    SIGNET_ASSIGN_OR_RETURN(chain, LoadCertificateChain(options.cert_path));
-    auto ordered = OrderChainForKey(std::move(chain), key);
+  if (backend_chain.empty()) {
+    if (options.cert_path.empty()) return backend_chain;
+    SIGNET_ASSIGN_OR_RETURN(CertificateChain given, LoadCertificateChain(options.cert_path));
+    auto ordered = OrderChainForKey(std::move(given), key);
     if (!ordered) return std::unexpected(ordered.error().WithContext(options.cert_path));
     return ordered;
   }
-  if (chain.empty()) return chain;
+  CertificateChain chain = std::move(backend_chain);
   if (!options.cert_path.empty()) {
-    // The token's chain wins, but --cert may add intermediates after the leaf.
+    // The backend's chain wins, but --cert may add intermediates after the leaf.
     SIGNET_ASSIGN_OR_RETURN(CertificateChain extra, LoadCertificateChain(options.cert_path));
     for (auto& c : extra) {
       if (c.Der() != chain.front().Der()) chain.push_back(std::move(c));
