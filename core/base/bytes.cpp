@@ -97,6 +97,11 @@ Result<Bytes> Base64Decode(std::string_view text) {
       if (v[j] < 0) return InvalidArgument("invalid base64 character");
     }
     std::uint32_t w = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    // RFC 4648 3.5: the bits after the last full byte must be zero, so that
+    // every byte string has exactly one encoding ("Zh==" is not "Zg==").
+    if ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0)) {
+      return InvalidArgument("base64 has non-zero padding bits");
+    }
     out.push_back(static_cast<std::uint8_t>(w >> 16));
     if (pad < 2) out.push_back(static_cast<std::uint8_t>(w >> 8));
     if (pad < 1) out.push_back(static_cast<std::uint8_t>(w));

@@ -97,11 +97,11 @@ inline int ExitCodeFor(ErrorCode code) {
 std::string_view ErrorCodeName(ErrorCode code);
 
 // Propagates the error of a Result/Status expression out of the enclosing function.
-#define SIGNET_RETURN_IF_ERROR(expr)                              \
-  do {                                                            \
-    if (auto signet_status_ = (expr); !signet_status_) {          \
-      return std::unexpected(std::move(signet_status_).error());  \
-    }                                                             \
+#define SIGNET_RETURN_IF_ERROR(expr)                             \
+  do {                                                           \
+    if (auto signet_status_ = (expr); !signet_status_) {         \
+      return std::unexpected(std::move(signet_status_).error()); \
+    }                                                            \
   } while (0)
 
 #define SIGNET_CONCAT_INNER_(a, b) a##b
@@ -110,9 +110,9 @@ std::string_view ErrorCodeName(ErrorCode code);
 #define SIGNET_ASSIGN_OR_RETURN(lhs, expr) \
   SIGNET_ASSIGN_OR_RETURN_IMPL_(SIGNET_CONCAT_(signet_result_, __LINE__), lhs, expr)
 // NOLINTBEGIN(bugprone-macro-parentheses): lhs may be a declaration.
-#define SIGNET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
-  auto tmp = (expr);                                          \
-  if (!tmp) return std::unexpected(std::move(tmp).error());   \
+#define SIGNET_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)       \
+  auto tmp = (expr);                                        \
+  if (!tmp) return std::unexpected(std::move(tmp).error()); \
   lhs = std::move(*tmp)
 // NOLINTEND(bugprone-macro-parentheses)
 

@@ -19,7 +19,7 @@ std::string Describe(const std::string& what, const std::string& path, int err) 
 // the user's to fix (2); an I/O error may pass (3).
 std::unexpected<Error> IoError(const std::string& what, const std::string& path, int err) {
   ErrorCode code = (err == EIO || err == EAGAIN || err == EINTR) ? ErrorCode::kUnavailable
-                                                                  : ErrorCode::kInvalidArgument;
+                                                                 : ErrorCode::kInvalidArgument;
   return MakeError(code, Describe(what, path, err));
 }
 
@@ -33,6 +33,17 @@ std::string DirName(const std::string& path) {
 std::string BaseName(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Checked before anything is allocated for a read.
+Status CheckRange(const std::string& path, std::uint64_t size, std::uint64_t offset,
+                  std::size_t length) {
+  if (offset > size || length > size - offset) {
+    return InvalidArgument(path + ": read of " + std::to_string(length) + " bytes at offset " +
+                           std::to_string(offset) + " is beyond the end of the file (" +
+                           std::to_string(size) + " bytes)");
+  }
+  return {};
 }
 
 Status WriteAll(int fd, ByteView data, const std::string& path) {
@@ -129,12 +140,15 @@ Status InputFile::Stream(const ChunkSink& sink, std::uint64_t offset, std::uint6
 }
 
 Result<Bytes> InputFile::ReadAt(std::uint64_t offset, std::size_t length) const {
-  if (offset > size_ || length > size_ - offset) {
-    return InvalidArgument(path_ + ": read of " + std::to_string(length) + " bytes at offset " +
-                           std::to_string(offset) + " is beyond the end of the file (" +
-                           std::to_string(size_) + " bytes)");
-  }
+  SIGNET_RETURN_IF_ERROR(CheckRange(path_, size_, offset, length));
   Bytes out(length);
+  SIGNET_RETURN_IF_ERROR(ReadInto(offset, out));
+  return out;
+}
+
+Status InputFile::ReadInto(std::uint64_t offset, std::span<std::uint8_t> out) const {
+  const std::size_t length = out.size();
+  SIGNET_RETURN_IF_ERROR(CheckRange(path_, size_, offset, length));
   std::size_t done = 0;
   while (done < length) {
     ssize_t n = ::pread(fd_, out.data() + done, length - done, static_cast<off_t>(offset + done));
@@ -145,7 +159,7 @@ Result<Bytes> InputFile::ReadAt(std::uint64_t offset, std::size_t length) const 
     if (n == 0) return InvalidArgument(path_ + ": file is shorter than expected (truncated?)");
     done += static_cast<std::size_t>(n);
   }
-  return out;
+  return {};
 }
 
 Result<AtomicFile> AtomicFile::Create(const std::string& target, unsigned mode) {
@@ -190,7 +204,37 @@ AtomicFile::~AtomicFile() {
 Status AtomicFile::Write(ByteView data) {
   if (fd_ < 0) return Internal("write to a closed AtomicFile");
   SIGNET_RETURN_IF_ERROR(WriteAll(fd_, data, temp_path_));
+  const std::uint64_t before = written_;
   written_ += data.size();
+#ifdef SYNC_FILE_RANGE_WRITE
+  // Large outputs: start writing each completed 8 MiB back to disk now
+  // (asynchronously), so that Commit()'s fsync does not wait for all of it
+  // at the end. Advisory: an error here is found again by fsync.
+  constexpr std::uint64_t kWritebackStep = 8 << 20;
+  if (written_ / kWritebackStep != before / kWritebackStep) {
+    const std::uint64_t end = written_ / kWritebackStep * kWritebackStep;
+    ::sync_file_range(fd_, static_cast<off_t>(end - kWritebackStep),
+                      static_cast<off_t>(kWritebackStep), SYNC_FILE_RANGE_WRITE);
+  }
+#endif
+  return {};
+}
+
+Status AtomicFile::WriteAt(std::uint64_t offset, ByteView data) {
+  if (fd_ < 0) return Internal("write to a closed AtomicFile");
+  if (offset > written_ || data.size() > written_ - offset) {
+    return Internal("AtomicFile::WriteAt past the bytes written to " + temp_path_);
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n =
+        ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("cannot write", temp_path_, errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
   return {};
 }
 

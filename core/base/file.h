@@ -48,6 +48,10 @@ class InputFile {
 
   // Reads exactly `length` bytes at `offset` (for headers).
   Result<Bytes> ReadAt(std::uint64_t offset, std::size_t length) const;
+  // Reads exactly out.size() bytes at `offset` into `out` (a buffer the
+  // caller reuses, e.g. a pool of chunks handed between threads). Safe to
+  // call from several threads at once (pread).
+  Status ReadInto(std::uint64_t offset, std::span<std::uint8_t> out) const;
 
  private:
   InputFile(std::string path, int fd, std::uint64_t size)
@@ -78,6 +82,10 @@ class AtomicFile {
   [[nodiscard]] std::uint64_t bytes_written() const { return written_; }
 
   Status Write(ByteView data);
+  // Overwrites bytes already written at `offset` (a header whose checksum is
+  // known only once the rest is written). REQUIRES: offset + size <=
+  // bytes_written(). Does not move the append position.
+  Status WriteAt(std::uint64_t offset, ByteView data);
   // Copies `length` bytes of `in` from `offset` (streaming).
   Status CopyFrom(const InputFile& in, std::uint64_t offset, std::uint64_t length);
   // fsync, rename over the target, fsync the directory.

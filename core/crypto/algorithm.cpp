@@ -32,7 +32,8 @@ std::size_t DigestSize(DigestAlgorithm alg) {
 Result<DigestAlgorithm> ParseDigestAlgorithm(std::string_view name) {
   std::string n;
   for (char c : name) {
-    if (c != '-' && c != '_') n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (c != '-' && c != '_')
+      n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   if (n == "sha256") return DigestAlgorithm::kSha256;
   if (n == "sha384") return DigestAlgorithm::kSha384;

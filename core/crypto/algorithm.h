@@ -33,8 +33,8 @@ struct SignatureAlgorithm {
   friend bool operator==(const SignatureAlgorithm&, const SignatureAlgorithm&) = default;
 };
 
-// "rsa-pkcs1-sha256", "rsa-pss-sha384", "ecdsa-sha256", "ed25519" (digest is
-// then the one the format hashes the content with, e.g. "ed25519-sha512").
+// "rsa-pkcs1-sha256", "rsa-pss-sha384", "ecdsa-sha256", "ed25519-sha512"
+// (for Ed25519 the digest is the one the format hashes the content with).
 std::string SignatureAlgorithmName(const SignatureAlgorithm& alg);
 Result<SignatureAlgorithm> ParseSignatureAlgorithm(std::string_view name);
 

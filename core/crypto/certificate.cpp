@@ -50,7 +50,9 @@ std::string Certificate::Pem() const {
   return ToString(BioBytes(bio.get()));
 }
 
-std::string Certificate::Subject() const { return NameToString(X509_get_subject_name(cert_.get())); }
+std::string Certificate::Subject() const {
+  return NameToString(X509_get_subject_name(cert_.get()));
+}
 std::string Certificate::Issuer() const { return NameToString(X509_get_issuer_name(cert_.get())); }
 
 Bytes Certificate::IssuerNameDer() const {

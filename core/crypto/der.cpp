@@ -133,7 +133,9 @@ Bytes BitString(ByteView data) {
 
 Bytes Null() { return Bytes{kNull, 0x00}; }
 
-Bytes Boolean(bool value) { return Bytes{kBoolean, 0x01, static_cast<std::uint8_t>(value ? 0xff : 0)}; }
+Bytes Boolean(bool value) {
+  return Bytes{kBoolean, 0x01, static_cast<std::uint8_t>(value ? 0xff : 0)};
+}
 
 Bytes Utf8String(std::string_view s) { return Tlv(kUtf8String, AsBytes(s)); }
 
@@ -227,7 +229,12 @@ Result<std::string> DecodeOid(ByteView content) {
   std::string out;
   std::uint64_t v = 0;
   bool first = true;
+  bool arc_start = true;
   for (std::size_t i = 0; i < content.size(); ++i) {
+    // X.690 8.19.2: each subidentifier in as few octets as possible, so it
+    // never starts with 0x80 (two encodings of one OID would compare unequal).
+    if (arc_start && content[i] == 0x80) return InvalidArgument("DER: non-minimal OID arc");
+    arc_start = (content[i] & 0x80) == 0;
     if (v > (UINT64_MAX >> 7)) return InvalidArgument("DER: OID arc too large");
     v = (v << 7) | (content[i] & 0x7f);
     if (content[i] & 0x80) {

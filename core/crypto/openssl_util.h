@@ -1,8 +1,10 @@
 // RAII holders for OpenSSL objects and conversion of its error queue.
 #pragma once
 
+// pem.h before cms.h, which declares PEM_*_CMS only when pem.h came first.
+#include <openssl/pem.h>
+
 #include <openssl/bio.h>
-#include <openssl/pem.h>  // before cms.h, which declares PEM_*_CMS only then
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>

@@ -148,10 +148,11 @@ Status PublicKey::VerifyDigest(const SignatureAlgorithm& alg, ByteView digest,
     return Internal("cannot initialise verification: " + OpenSslErrors());
   }
   SIGNET_RETURN_IF_ERROR(ConfigureSignatureContext(ctx.get(), alg));
-  int rc = EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(),
-                           digest.size());
+  int rc =
+      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
   OpenSslErrors();
-  if (rc != 1) return VerificationFailed("signature does not match (" + SignatureAlgorithmName(alg) + ")");
+  if (rc != 1)
+    return VerificationFailed("signature does not match (" + SignatureAlgorithmName(alg) + ")");
   return {};
 }
 
@@ -161,7 +162,8 @@ Status PublicKey::VerifyMessage(const SignatureAlgorithm& alg, ByteView message,
     return VerifyDigest(alg, Digest(alg.digest, message), signature);
   }
   if (type_ != KeyType::kEd25519) {
-    return FailedPrecondition("Ed25519 signature cannot be checked with a " + Description() + " key");
+    return FailedPrecondition("Ed25519 signature cannot be checked with a " + Description() +
+                              " key");
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) != 1) {

@@ -93,7 +93,8 @@ class KeyRegistry {
   std::vector<std::unique_ptr<KeyBackend>> backends_;
 };
 
-// Registers file: and (when built in) pkcs11:.
+// Registers file: and, when built in, pkcs11:, awskms:, azurekv:, gcpkms: and
+// hashivault: (CMake options SIGNET_WITH_PKCS11, SIGNET_WITH_CLOUD_KMS).
 void RegisterBuiltinKeyBackends(KeyRegistry& registry);
 
 // Applies the certificate policy shared by backends: the backend's own chain

@@ -22,7 +22,7 @@ class RawFormat final : public Format {
                               const PrepareOptions& options) const override {
     if (options.signature_algorithm.scheme == SignatureScheme::kEd25519) {
       return FailedPrecondition("the raw format signs " + artifact.path() +
-                                "'s digest, which an Ed25519 key cannot do: use --format cms");
+                                "'s digest, which an Ed25519 key cannot do: use an RSA or EC key");
     }
     SigningPlan plan;
     plan.format = std::string(name());
@@ -36,8 +36,8 @@ class RawFormat final : public Format {
     return plan;
   }
 
-  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan,
-                             ByteView signature, const FinishOptions& options) const override {
+  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
+                             const FinishOptions& options) const override {
     SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
     if (plan.to_be_signed_digest != plan.content_digest) {
       return InvalidArgument("signing plan: a raw signature is over the content digest itself");
@@ -49,7 +49,8 @@ class RawFormat final : public Format {
 
   Result<VerifyReport> Verify(const InputFile& artifact,
                               const VerifyOptions& options) const override {
-    std::string sig_path = DetachedSignaturePath(artifact, signature_suffix(), options.signature_path);
+    std::string sig_path =
+        DetachedSignaturePath(artifact, signature_suffix(), options.signature_path);
     SIGNET_ASSIGN_OR_RETURN(Bytes sig, ReadSmallFile(sig_path, kMaxRawSignatureSize));
     if (options.public_key_path.empty()) {
       return InvalidArgument("verifying the raw signature " + sig_path +

@@ -40,7 +40,10 @@ std::string PathFromUri(std::string_view uri) {
 class FileKeySigner final : public KeySigner {
  public:
   FileKeySigner(std::string uri, EvpPkeyPtr key, PublicKey pub, CertificateChain chain)
-      : uri_(std::move(uri)), key_(std::move(key)), pub_(std::move(pub)), chain_(std::move(chain)) {}
+      : uri_(std::move(uri)),
+        key_(std::move(key)),
+        pub_(std::move(pub)),
+        chain_(std::move(chain)) {}
 
   std::string uri() const override { return uri_; }
   const PublicKey& public_key() const override { return pub_; }
@@ -53,7 +56,8 @@ class FileKeySigner final : public KeySigner {
     }
     if (request.algorithm.scheme == SignatureScheme::kEd25519) return SignMessage(request.message);
     if (request.digest.size() != DigestSize(request.algorithm.digest)) {
-      return InvalidArgument("digest length does not match " + SignatureAlgorithmName(request.algorithm));
+      return InvalidArgument("digest length does not match " +
+                             SignatureAlgorithmName(request.algorithm));
     }
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1) {
@@ -61,11 +65,13 @@ class FileKeySigner final : public KeySigner {
     }
     SIGNET_RETURN_IF_ERROR(ConfigureSignatureContext(ctx.get(), request.algorithm));
     std::size_t len = 0;
-    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, request.digest.data(), request.digest.size()) != 1) {
+    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, request.digest.data(), request.digest.size()) !=
+        1) {
       return Internal("signing with " + uri_ + " failed: " + OpenSslErrors());
     }
     Bytes sig(len);
-    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, request.digest.data(), request.digest.size()) != 1) {
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, request.digest.data(), request.digest.size()) !=
+        1) {
       return Internal("signing with " + uri_ + " failed: " + OpenSslErrors());
     }
     sig.resize(len);

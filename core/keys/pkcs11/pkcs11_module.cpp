@@ -237,7 +237,8 @@ Error MapCkr(ck_rv_t rv, const CallContext& c) {
     case CKR_USER_NOT_LOGGED_IN:
       return {ErrorCode::kInvalidArgument,
               subject + " needs a login for " + function +
-                  ": give a PIN with --pin-file, SIGNET_PKCS11_PIN or pin-source=... in the URI" + name};
+                  ": give a PIN with --pin-file, SIGNET_PKCS11_PIN or pin-source=... in the URI" +
+                  name};
     case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
     case CKR_USER_TOO_MANY_TYPES:
       return {ErrorCode::kFailedPrecondition,

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Signet needs to build and test, if missing.
+# Idempotent: does nothing (and needs no network) when everything is there.
+# Every dependency is a Debian package; nothing is downloaded from elsewhere.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libp11-kit-dev
+  # tests
+  libgtest-dev libgmock-dev openssl softhsm2 opensc gnutls-bin python3 time
+  # pe (Authenticode) interop: the peer verifier and the compilers of real PE files
+  osslsigncode gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
+  # fuzzing (AFL++ with GCC instrumentation; see docs/decisions/0003-fuzzing-with-afl.md)
+  afl++
+  # style
+  clang-format clang-tidy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: run as root or install sudo; missing: ${missing[*]}" >&2; exit 2; }
+  SUDO="sudo"
+fi
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
