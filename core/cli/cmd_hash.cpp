@@ -12,7 +12,7 @@ class HashCommand final : public Command {
   CLI::App* Setup(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand("hash", "Print each file's to-be-signed digest");
     sub->footer(kExitCodeHelp);
-    sub->add_option("--format", format_, "auto, cms or raw")->default_val("auto");
+    sub->add_option("--format", format_, "auto, pe, cms or raw")->default_val("auto");
     sub->add_option("-a,--algorithm", algorithm_, "sha256, sha384 or sha512")
         ->default_val("sha256");
     sub->add_option("files", files_, "Files to hash")->required();

@@ -1,7 +1,9 @@
 // signet key list URI | key show URI | key public URI [--output FILE]
+//            | key csr URI --subject DN [--output FILE] [--digest D] [--rsa-pss]
 #include <ostream>
 
 #include "cli/command.h"
+#include "crypto/csr.h"
 
 namespace signet::cli {
 namespace {
@@ -9,19 +11,28 @@ namespace {
 class KeyCommand final : public Command {
  public:
   CLI::App* Setup(CLI::App& app) override {
-    CLI::App* sub = app.add_subcommand("key", "Inspect keys: list, show, public");
+    CLI::App* sub = app.add_subcommand("key", "Inspect keys: list, show, public, csr");
     sub->footer(kExitCodeHelp);
     sub->require_subcommand(1);
     list_ = sub->add_subcommand("list", "List the keys a URI matches (e.g. all keys on a token)");
     show_ = sub->add_subcommand("show", "Show a key's type, fingerprint and certificate");
     public_ = sub->add_subcommand("public", "Print a key's public key (PEM)");
-    for (CLI::App* c : {list_, show_, public_}) {
+    csr_ = sub->add_subcommand(
+        "csr", "Write a PKCS#10 certificate signing request (PEM) signed by the key");
+    for (CLI::App* c : {list_, show_, public_, csr_}) {
       c->add_option("uri", uri_, "Key URI")->required();
       c->add_option("--cert", cert_path_, "Certificate chain (PEM) for keys that have none");
       c->add_option("--passphrase-file", passphrase_file_, "File holding the key passphrase");
       c->add_option("--pin-file", pin_file_, "File holding the PKCS#11 PIN");
     }
     public_->add_option("-o,--output", output_, "Write the PEM to this file");
+    csr_->add_option("--subject", subject_,
+                     "Subject distinguished name, e.g. \"CN=Example Release,O=Example Ltd,C=DE\"")
+        ->required();
+    csr_->add_option("-o,--output", output_, "Write the PEM to this file (default: stdout)");
+    csr_->add_option("--digest", digest_,
+                     "sha256 (default; sha384 for EC P-384 keys) or sha384, sha512");
+    csr_->add_flag("--rsa-pss", rsa_pss_, "RSA keys: sign the request with PSS");
     return sub;
   }
 
@@ -32,6 +43,7 @@ class KeyCommand final : public Command {
     auto signer = ctx.keys.Open(uri_, *options);
     if (!signer) return ReportError(ctx, "", signer.error());
     if (show_->parsed()) return Show(ctx, **signer);
+    if (csr_->parsed()) return Csr(ctx, **signer);
     return Public(ctx, **signer);
   }
 
@@ -99,14 +111,72 @@ class KeyCommand final : public Command {
     return kExitOk;
   }
 
+  // The request goes through KeySigner::Sign like any signature: file keys,
+  // PKCS#11 tokens and KMS keys alike.
+  int Csr(Context& ctx, KeySigner& signer) {
+    const PublicKey& pub = signer.public_key();
+    if (rsa_pss_ && pub.type() != KeyType::kRsa) {
+      return ReportError(
+          ctx, "",
+          Error{ErrorCode::kInvalidArgument,
+                "--rsa-pss needs an RSA key; " + signer.uri() + " is " + pub.Description()});
+    }
+    SignatureAlgorithm alg;
+    alg.scheme = DefaultScheme(pub.type(), rsa_pss_);
+    alg.digest = pub.type() == KeyType::kEcP384    ? DigestAlgorithm::kSha384
+                 : pub.type() == KeyType::kEd25519 ? DigestAlgorithm::kSha512
+                                                   : DigestAlgorithm::kSha256;
+    if (!digest_.empty()) {
+      auto digest = ParseDigestAlgorithm(digest_);
+      if (!digest) return ReportError(ctx, "", digest.error());
+      alg.digest = *digest;
+    }
+    auto name = ParseDistinguishedName(subject_);
+    if (!name) return ReportError(ctx, "", name.error());
+    auto csr = BuildCsr(pub, *name, alg, [&](ByteView digest, ByteView to_be_signed) {
+      SignRequest request;
+      request.algorithm = alg;
+      request.digest = digest;
+      request.message = to_be_signed;
+      return signer.Sign(request);
+    });
+    if (!csr) return ReportError(ctx, "", csr.error());
+    std::string pem = CsrPem(*csr);
+    if (!output_.empty()) {
+      if (auto st = WriteFileAtomically(output_, AsBytes(pem)); !st) {
+        return ReportError(ctx, output_, st.error());
+      }
+      if (ctx.json) {
+        PrintJson(ctx, {{"uri", signer.uri()},
+                        {"ok", true},
+                        {"output", output_},
+                        {"algorithm", SignatureAlgorithmName(alg)}});
+      }
+      return kExitOk;
+    }
+    if (ctx.json) {
+      PrintJson(ctx, {{"uri", signer.uri()},
+                      {"ok", true},
+                      {"algorithm", SignatureAlgorithmName(alg)},
+                      {"csr_pem", pem}});
+    } else {
+      *ctx.out << pem;
+    }
+    return kExitOk;
+  }
+
   CLI::App* list_ = nullptr;
   CLI::App* show_ = nullptr;
   CLI::App* public_ = nullptr;
+  CLI::App* csr_ = nullptr;
   std::string uri_;
   std::string cert_path_;
   std::string passphrase_file_;
   std::string pin_file_;
   std::string output_;
+  std::string subject_;
+  std::string digest_;
+  bool rsa_pss_ = false;
 };
 
 }  // namespace

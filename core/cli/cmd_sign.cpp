@@ -1,8 +1,11 @@
-// signet sign --key URI [--cert CHAIN.pem] [--format F] [--output PATH] FILE...
+// signet sign --key URI [--cert CHAIN.pem] [--format F] [--output PATH]
+//             [--tsa URL]... [--description TEXT] [--url URL] [--append] FILE...
+#include <memory>
 #include <ostream>
 
 #include "cli/command.h"
 #include "cli/pipeline.h"
+#include "timestamp/timestamper.h"
 
 namespace signet::cli {
 namespace {
@@ -20,10 +23,21 @@ class SignCommand final : public Command {
         ->envname("SIGNET_KEY");
     sub->add_option("--cert", cert_path_,
                     "Certificate chain (PEM, leaf first) when the key has none of its own");
-    sub->add_option("--format", settings_.format, "auto, cms or raw (auto: by content, else cms)")
+    sub->add_option("--format", settings_.format,
+                    "auto, pe, cms or raw (auto: by content -- PE files are pe -- else cms)")
         ->default_val("auto");
     sub->add_option("-o,--output", settings_.output_path,
-                    "Where to write the signature (one FILE only); default FILE.p7s / FILE.sig");
+                    "Where to write the signature or the signed file (one FILE only); default "
+                    "FILE.p7s / FILE.sig, and FILE itself (in place) for pe");
+    sub->add_option("--tsa", tsa_urls_,
+                    "RFC 3161 timestamp authority URL (repeatable: tried in order); pe and cms")
+        ->allow_extra_args(false)
+        ->take_all();
+    sub->add_option("--description", settings_.description,
+                    "pe: the program's name or description (SpcSpOpusInfo)");
+    sub->add_option("--url", settings_.url, "pe: a URL with more information (SpcSpOpusInfo)");
+    sub->add_flag("--append", settings_.append,
+                  "pe: add a nested signature to the existing one instead of replacing it");
     sub->add_flag("--pem", settings_.pem, "cms: write PEM instead of DER");
     sub->add_flag("--rsa-pss", settings_.rsa_pss, "RSA keys: sign with PSS instead of PKCS#1 v1.5");
     sub->add_option("--digest", digest_, "sha256 (default), sha384 or sha512");
@@ -35,8 +49,8 @@ class SignCommand final : public Command {
 
   int Run(Context& ctx) override {
     if (!settings_.output_path.empty() && files_.size() != 1) {
-      return ReportError(ctx, "", Error{ErrorCode::kInvalidArgument,
-                                        "--output needs exactly one FILE"});
+      return ReportError(ctx, "",
+                         Error{ErrorCode::kInvalidArgument, "--output needs exactly one FILE"});
     }
     if (!digest_.empty()) {
       auto digest = ParseDigestAlgorithm(digest_);
@@ -47,6 +61,21 @@ class SignCommand final : public Command {
     if (!options) return ReportError(ctx, "", options.error());
     auto signer = ctx.keys.Open(key_uri_, *options);
     if (!signer) return ReportError(ctx, "", signer.error());
+    if (settings_.rsa_pss && (*signer)->public_key().type() != KeyType::kRsa) {
+      return ReportError(
+          ctx, "",
+          Error{ErrorCode::kInvalidArgument, "--rsa-pss needs an RSA key; " + (*signer)->uri() +
+                                                 " is " + (*signer)->public_key().Description()});
+    }
+    std::unique_ptr<timestamp::Timestamper> timestamper;
+    if (!tsa_urls_.empty()) {
+      timestamp::TimestamperOptions ts_options;
+      ts_options.urls = tsa_urls_;
+      timestamper = std::make_unique<timestamp::Timestamper>(std::move(ts_options));
+      settings_.timestamp = [&timestamper](DigestAlgorithm alg, ByteView data) {
+        return timestamper->Timestamp(alg, data);
+      };
+    }
 
     int exit_code = kExitOk;
     for (const std::string& file : files_) {
@@ -63,12 +92,15 @@ class SignCommand final : public Command {
                         {"output", outcome->output_path},
                         {"key", (*signer)->uri()},
                         {"signature_algorithm", SignatureAlgorithmName(plan.signature_algorithm)},
-                        {"content_digest_algorithm", std::string(DigestName(plan.content_digest_algorithm))},
-                        {"content_digest", HexEncode(plan.content_digest)}});
+                        {"content_digest_algorithm",
+                         std::string(DigestName(plan.content_digest_algorithm))},
+                        {"content_digest", HexEncode(plan.content_digest)},
+                        {"timestamped", outcome->timestamped}});
       } else if (!ctx.quiet) {
         *ctx.out << "signed " << file << " -> " << outcome->output_path << " (" << plan.format
                  << ", " << SignatureAlgorithmName(plan.signature_algorithm) << ", "
-                 << (*signer)->public_key().Description() << ")\n";
+                 << (*signer)->public_key().Description()
+                 << (outcome->timestamped ? ", timestamped" : "") << ")\n";
       }
     }
     return exit_code;
@@ -81,6 +113,7 @@ class SignCommand final : public Command {
   std::string passphrase_file_;
   std::string pin_file_;
   std::vector<std::string> files_;
+  std::vector<std::string> tsa_urls_;
   SignSettings settings_;
 };
 

@@ -1,10 +1,25 @@
-// signet verify [--trust CA.pem | --public-key PUB.pem] [--format F] [--signature PATH] FILE...
+// signet verify [--trust CA.pem | --public-key PUB.pem] [--tsa-trust TSACA.pem] [--format F]
+//               [--signature PATH] FILE...
 #include <ostream>
 
 #include "cli/command.h"
 
 namespace signet::cli {
 namespace {
+
+std::string Describe(const VerifyReport& r) {
+  std::string s = r.format + ", ";
+  if (!r.signer_subject.empty()) s += "signer: " + r.signer_subject + ", ";
+  s += r.key + ", " + r.signature_algorithm + ", " + r.digest_algorithm;
+  if (r.signing_time) s += ", signed " + FormatTime(*r.signing_time);
+  if (r.timestamp_time) {
+    s += ", timestamp " + FormatTime(*r.timestamp_time);
+    if (!r.timestamp_authority.empty()) s += " by " + r.timestamp_authority;
+  } else if (r.format == "pe") {
+    s += ", no timestamp";
+  }
+  return s;
+}
 
 class VerifyCommand final : public Command {
  public:
@@ -13,8 +28,11 @@ class VerifyCommand final : public Command {
     sub->footer(kExitCodeHelp);
     sub->add_option("--trust", options_.trust_path, "Trusted CA certificates (PEM)");
     sub->add_option("--public-key", options_.public_key_path,
-                    "Expected signer public key (PEM), instead of a CA");
-    sub->add_option("--format", format_, "auto, cms or raw (auto: by content or signature file)")
+                    "Expected signer public key (PEM), instead of a CA (pe: besides --trust)");
+    sub->add_option("--tsa-trust", options_.tsa_trust_path,
+                    "CA certificates (PEM) for timestamp authorities; default: --trust");
+    sub->add_option("--format", format_,
+                    "auto, pe, cms or raw (auto: by content or signature file)")
         ->default_val("auto");
     sub->add_option("--signature", options_.signature_path,
                     "Detached signature (one FILE only); default FILE.p7s or FILE.sig");
@@ -25,8 +43,8 @@ class VerifyCommand final : public Command {
 
   int Run(Context& ctx) override {
     if (!options_.signature_path.empty() && files_.size() != 1) {
-      return ReportError(ctx, "", Error{ErrorCode::kInvalidArgument,
-                                        "--signature needs exactly one FILE"});
+      return ReportError(ctx, "",
+                         Error{ErrorCode::kInvalidArgument, "--signature needs exactly one FILE"});
     }
     if (!digest_.empty()) {
       auto digest = ParseDigestAlgorithm(digest_);
@@ -46,12 +64,11 @@ class VerifyCommand final : public Command {
         j["ok"] = true;
         PrintJson(ctx, j);
       } else if (!ctx.quiet) {
-        *ctx.out << "OK " << file << " (" << report->format << ", "
-                 << (report->signer_subject.empty() ? "" : "signer: " + report->signer_subject + ", ")
-                 << report->key << ", " << report->signature_algorithm << ", "
-                 << report->digest_algorithm
-                 << (report->signing_time ? ", signed " + FormatTime(*report->signing_time) : "")
-                 << ")\n";
+        *ctx.out << "OK " << file << " (" << Describe(*report) << ")\n";
+        for (std::size_t i = 0; i < report->nested.size(); ++i) {
+          *ctx.out << "   nested signature " << i + 1 << " OK (" << Describe(report->nested[i])
+                   << ")\n";
+        }
       }
     }
     return exit_code;

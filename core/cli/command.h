@@ -23,6 +23,8 @@ std::unique_ptr<Command> MakeSignCommand();
 std::unique_ptr<Command> MakeVerifyCommand();
 std::unique_ptr<Command> MakeHashCommand();
 std::unique_ptr<Command> MakeKeyCommand();
+std::unique_ptr<Command> MakeUnsignCommand();
+std::unique_ptr<Command> MakeTimestampCommand();
 std::unique_ptr<Command> MakeVersionCommand();
 
 }  // namespace signet::cli

@@ -41,8 +41,7 @@ void PrintJson(Context& ctx, const nlohmann::json& j) {
 
 int WorseExit(int a, int b) { return std::max(a, b); }
 
-Result<KeyOptions> BuildKeyOptions(const std::string& cert_path,
-                                   const std::string& passphrase_file,
+Result<KeyOptions> BuildKeyOptions(const std::string& cert_path, const std::string& passphrase_file,
                                    const std::string& pin_file) {
   KeyOptions options;
   options.cert_path = cert_path;

@@ -35,8 +35,7 @@ int WorseExit(int a, int b);
 
 // Key options from --cert, --passphrase-file / SIGNET_KEY_PASSPHRASE and
 // --pin-file (the PKCS#11 backend also reads pin-source and SIGNET_PKCS11_PIN).
-Result<KeyOptions> BuildKeyOptions(const std::string& cert_path,
-                                   const std::string& passphrase_file,
+Result<KeyOptions> BuildKeyOptions(const std::string& cert_path, const std::string& passphrase_file,
                                    const std::string& pin_file);
 
 }  // namespace signet::cli

@@ -8,7 +8,9 @@
 
 #include "cli/command.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   using namespace signet::cli;
   Context ctx;
   ctx.out = &std::cout;
@@ -16,7 +18,8 @@ int main(int argc, char** argv) {
   signet::RegisterBuiltinKeyBackends(ctx.keys);
   signet::RegisterBuiltinFormats(ctx.formats);
 
-  CLI::App app{"signet: sign and verify artifacts with keys in files, HSMs, KMS or a Signet server"};
+  CLI::App app{
+      "signet: sign and verify artifacts with keys in files, HSMs, KMS or a Signet server"};
   app.name("signet");
   app.footer(kExitCodeHelp);
   app.require_subcommand(1);
@@ -25,8 +28,8 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", ctx.quiet, "Print only errors");
 
   std::vector<std::pair<CLI::App*, std::unique_ptr<Command>>> commands;
-  for (auto make : {MakeSignCommand, MakeVerifyCommand, MakeHashCommand, MakeKeyCommand,
-                    MakeVersionCommand}) {
+  for (auto make : {MakeSignCommand, MakeVerifyCommand, MakeTimestampCommand, MakeUnsignCommand,
+                    MakeHashCommand, MakeKeyCommand, MakeVersionCommand}) {
     std::unique_ptr<Command> cmd = make();
     CLI::App* sub = cmd->Setup(app);
     commands.emplace_back(sub, std::move(cmd));
@@ -48,4 +51,19 @@ int main(int argc, char** argv) {
     if (sub->parsed()) return cmd->Run(ctx);
   }
   return signet::kExitBadInput;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Nothing is expected to throw past the commands (errors are values);
+    // if something does, say so plainly instead of aborting.
+    std::cerr << "signet: error: internal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "signet: error: internal error\n";
+  }
+  return signet::kExitInternal;
 }

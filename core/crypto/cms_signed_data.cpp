@@ -7,18 +7,6 @@
 namespace signet::cms {
 namespace {
 
-std::string_view DigestOid(DigestAlgorithm alg) {
-  switch (alg) {
-    case DigestAlgorithm::kSha256:
-      return "2.16.840.1.101.3.4.2.1";
-    case DigestAlgorithm::kSha384:
-      return "2.16.840.1.101.3.4.2.2";
-    case DigestAlgorithm::kSha512:
-      return "2.16.840.1.101.3.4.2.3";
-  }
-  return "2.16.840.1.101.3.4.2.1";
-}
-
 std::string_view EcdsaOid(DigestAlgorithm alg) {
   switch (alg) {
     case DigestAlgorithm::kSha256:
@@ -65,6 +53,18 @@ Result<std::time_t> ParseTime(const der::Element& e) {
 
 }  // namespace
 
+std::string_view DigestOid(DigestAlgorithm alg) {
+  switch (alg) {
+    case DigestAlgorithm::kSha256:
+      return "2.16.840.1.101.3.4.2.1";
+    case DigestAlgorithm::kSha384:
+      return "2.16.840.1.101.3.4.2.2";
+    case DigestAlgorithm::kSha512:
+      return "2.16.840.1.101.3.4.2.3";
+  }
+  return "2.16.840.1.101.3.4.2.1";
+}
+
 std::vector<Attribute> StandardSignedAttributes(std::string_view content_type_oid,
                                                 ByteView message_digest, std::time_t signing_time) {
   std::vector<Attribute> attrs;
@@ -92,9 +92,10 @@ Bytes SignatureAlgorithmIdentifier(const SignatureAlgorithm& alg) {
     case SignatureScheme::kRsaPss: {
       Bytes hash = DigestAlgorithmIdentifier(alg.digest);
       Bytes mgf = der::Sequence({der::Oid("1.2.840.113549.1.1.8"), hash});
-      Bytes params = der::Sequence({der::ContextExplicit(0, hash), der::ContextExplicit(1, mgf),
-                                    der::ContextExplicit(2, der::Integer(static_cast<std::int64_t>(
-                                                                DigestSize(alg.digest))))});
+      Bytes params =
+          der::Sequence({der::ContextExplicit(0, hash), der::ContextExplicit(1, mgf),
+                         der::ContextExplicit(
+                             2, der::Integer(static_cast<std::int64_t>(DigestSize(alg.digest))))});
       return der::Sequence({der::Oid("1.2.840.113549.1.1.10"), params});
     }
     case SignatureScheme::kEcdsa:
@@ -111,8 +112,10 @@ Bytes BuildSignerInfo(const SignerInfoInput& input) {
   // [0] IMPLICIT SET OF Attribute: same content, tag 0xA0 instead of 0x31.
   Bytes signed_attrs = input.signed_attributes;
   if (!signed_attrs.empty()) signed_attrs[0] = der::kContextConstructed | 0;
-  std::vector<Bytes> items = {der::Integer(1), issuer_and_serial,
-                              DigestAlgorithmIdentifier(input.algorithm.digest), signed_attrs,
+  std::vector<Bytes> items = {der::Integer(1),
+                              issuer_and_serial,
+                              DigestAlgorithmIdentifier(input.algorithm.digest),
+                              signed_attrs,
                               SignatureAlgorithmIdentifier(input.algorithm),
                               der::OctetString(input.signature)};
   if (!input.unsigned_attributes.empty()) {
@@ -131,10 +134,9 @@ Bytes BuildSignedData(const SignedDataInput& input) {
       digest_algs.push_back(id);
     }
   }
-  Bytes encap = input.content
-                    ? der::Sequence({der::Oid(input.content_type_oid),
-                                     der::ContextExplicit(0, *input.content)})
-                    : der::Sequence({der::Oid(input.content_type_oid)});
+  Bytes encap = input.content ? der::Sequence({der::Oid(input.content_type_oid),
+                                               der::ContextExplicit(0, *input.content)})
+                              : der::Sequence({der::Oid(input.content_type_oid)});
   std::vector<Bytes> items = {der::Integer(1), der::SetOf(digest_algs), encap};
   if (input.certificates != nullptr && !input.certificates->empty()) {
     Bytes certs;
@@ -145,7 +147,8 @@ Bytes BuildSignedData(const SignedDataInput& input) {
     items.push_back(der::ContextImplicitConstructed(0, certs));
   }
   Bytes signer_infos;
-  for (const Bytes& si : input.signer_infos) signer_infos.insert(signer_infos.end(), si.begin(), si.end());
+  for (const Bytes& si : input.signer_infos)
+    signer_infos.insert(signer_infos.end(), si.begin(), si.end());
   items.push_back(der::Tlv(der::kSet, signer_infos));
   Bytes signed_data = der::Sequence(items);
   return der::Sequence({der::Oid(kOidSignedData), der::ContextExplicit(0, signed_data)});
@@ -181,7 +184,8 @@ Result<ParsedSignedAttributes> ParseSignedAttributes(ByteView data) {
       out.message_digest.assign(value.content.begin(), value.content.end());
       have_digest = true;
     } else if (oid == kOidSigningTime) {
-      if (out.signing_time || !single) return InvalidArgument("signingTime attribute must appear once");
+      if (out.signing_time || !single)
+        return InvalidArgument("signingTime attribute must appear once");
       SIGNET_ASSIGN_OR_RETURN(std::time_t t, ParseTime(value));
       out.signing_time = t;
     }

@@ -40,6 +40,8 @@ std::vector<Attribute> StandardSignedAttributes(std::string_view content_type_oi
 // DER SET OF Attribute (tag 0x31), sorted as DER requires: the bytes a key signs.
 Bytes SignedAttributesDer(const std::vector<Attribute>& attributes);
 
+// The OID of a digest algorithm (NIST, 2.16.840.1.101.3.4.2.x).
+std::string_view DigestOid(DigestAlgorithm alg);
 // AlgorithmIdentifier for a digest (parameters NULL, as most signers write).
 Bytes DigestAlgorithmIdentifier(DigestAlgorithm alg);
 // AlgorithmIdentifier for the SignerInfo's signatureAlgorithm: rsaEncryption

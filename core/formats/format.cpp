@@ -16,6 +16,7 @@ nlohmann::json SigningPlan::ToJson() const {
   j["signature_algorithm"] = SignatureAlgorithmName(signature_algorithm);
   j["to_be_signed"] = Base64Encode(to_be_signed);
   j["to_be_signed_digest"] = HexEncode(to_be_signed_digest);
+  if (!format_data.empty()) j["format_data"] = format_data;
   return j;
 }
 
@@ -46,6 +47,15 @@ Result<SigningPlan> SigningPlan::FromJson(const nlohmann::json& j) {
   SIGNET_ASSIGN_OR_RETURN(plan.to_be_signed, Base64Decode(tbs));
   SIGNET_ASSIGN_OR_RETURN(std::string tbsd, str("to_be_signed_digest"));
   SIGNET_ASSIGN_OR_RETURN(plan.to_be_signed_digest, HexDecode(tbsd));
+  if (auto fd = j.find("format_data"); fd != j.end()) {
+    if (!fd->is_object()) return InvalidArgument("signing plan: 'format_data' is not an object");
+    for (const auto& [key, value] : fd->items()) {
+      if (!value.is_string()) {
+        return InvalidArgument("signing plan: format_data value '" + key + "' is not a string");
+      }
+      plan.format_data[key] = value.get<std::string>();
+    }
+  }
   return plan;
 }
 
@@ -59,11 +69,30 @@ nlohmann::json VerifyReport::ToJson() const {
   if (!signer_subject.empty()) j["signer"] = signer_subject;
   j["key"] = key;
   if (signing_time) j["signing_time"] = FormatTime(*signing_time);
+  if (timestamp_time) {
+    j["timestamp"] = {{"time", FormatTime(*timestamp_time)}, {"authority", timestamp_authority}};
+  }
+  if (!nested.empty()) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const VerifyReport& n : nested) arr.push_back(n.ToJson());
+    j["nested"] = arr;
+  }
   return j;
 }
 
 Result<Bytes> Format::ContentDigest(const InputFile& artifact, DigestAlgorithm alg) const {
   return DigestFile(artifact, alg);
+}
+
+Result<std::string> Format::Unsign(const InputFile& artifact, const std::string&) const {
+  return InvalidArgument("the " + std::string(name()) + " format keeps the signature of " +
+                         artifact.path() + " in a separate file: delete that file instead");
+}
+
+Result<TimestampOutcome> Format::AddTimestamp(const InputFile& artifact, const TimestampFn&,
+                                              const std::string&) const {
+  return InvalidArgument("the " + std::string(name()) + " format cannot add a timestamp to " +
+                         artifact.path() + " after signing: sign again with --tsa");
 }
 
 void FormatRegistry::Register(std::unique_ptr<Format> format) {
@@ -122,8 +151,7 @@ Result<const Format*> FormatRegistry::ForVerify(const InputFile& artifact, std::
     if (!f->detached()) continue;
     const std::string& p = signature_path;
     if (!p.empty()) {
-      if (p.size() >= f->signature_suffix().size() &&
-          p.ends_with(f->signature_suffix())) {
+      if (p.size() >= f->signature_suffix().size() && p.ends_with(f->signature_suffix())) {
         return f.get();
       }
     } else if (PathExists(artifact.path() + std::string(f->signature_suffix()))) {
@@ -143,6 +171,13 @@ std::string DetachedSignaturePath(const InputFile& artifact, std::string_view su
                                   const std::string& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
   return artifact.path() + std::string(suffix);
+}
+
+Status RequireSignerCertificate(const CertificateChain& chain, std::string_view what) {
+  if (!chain.empty()) return {};
+  return FailedPrecondition(std::string(what) +
+                            " needs the signer's certificate: pass --cert CHAIN.pem "
+                            "(or store the certificate on the token with the key's CKA_ID)");
 }
 
 Status CheckPlan(const SigningPlan& plan, std::string_view format_name) {

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,8 +34,8 @@ namespace signet {
 // What crosses the network in remote signing: small (a few KiB at most)
 // whatever the artifact's size. Serialised to JSON by ToJson/FromJson.
 struct SigningPlan {
-  std::string format;             // "cms", "raw", ...
-  std::string artifact;           // the artifact's file name (for audit/report)
+  std::string format;    // "cms", "raw", ...
+  std::string artifact;  // the artifact's file name (for audit/report)
   std::uint64_t artifact_size = 0;
   DigestAlgorithm content_digest_algorithm = DigestAlgorithm::kSha256;
   Bytes content_digest;  // the artifact's digest as the format defines it
@@ -43,26 +45,61 @@ struct SigningPlan {
   Bytes to_be_signed;
   // digest(signature_algorithm.digest, to_be_signed), or content_digest.
   Bytes to_be_signed_digest;
+  // Small format-private values that Finish needs besides the digests (pe:
+  // the checksum sum of the unsigned image, so that the header can be written
+  // before the body is copied). Never secrets; at most a few hundred bytes.
+  std::map<std::string, std::string> format_data;
 
   [[nodiscard]] nlohmann::json ToJson() const;
   static Result<SigningPlan> FromJson(const nlohmann::json& j);
 };
 
+// Output that Prepare wrote ahead for Finish (see PrepareOptions::stage);
+// each format defines its own. Destroying it discards the output (no temp
+// file is left).
+class StagedOutput {
+ public:
+  virtual ~StagedOutput() = default;
+};
+
 struct PrepareOptions {
   SignatureAlgorithm signature_algorithm;  // from the key type and --rsa-pss / --digest
   std::time_t signing_time = 0;            // 0: now
+  // Signed statements about the program, for formats that carry them
+  // (pe: SpcSpOpusInfo programName / moreInfo). Empty: none.
+  std::string description;
+  std::string url;
+  // Embedded formats: add a signature beside the existing one(s) instead of
+  // replacing them (pe: a nested signature). Prepare checks there is one.
+  bool append = false;
+  // Local fast path, for a Finish that follows in the same process: when not
+  // null, an embedded format may also write the output's body (to
+  // `output_path`, empty: in place) in Prepare's single read pass and leave it
+  // here; Finish (given it in FinishOptions::stage) then writes only the
+  // signature. Without it Finish copies the artifact itself: the plan alone
+  // is always enough (remote signing).
+  std::unique_ptr<StagedOutput>* stage = nullptr;
+  std::string output_path;  // used with `stage` only
 };
 
 struct FinishOptions {
-  std::string output_path;   // empty: the format's default (beside / in place)
-  bool pem = false;          // cms: PEM instead of DER
-  CertificateChain chain;    // leaf first; may be empty for formats that need none
+  std::string output_path;  // empty: the format's default (beside / in place)
+  bool pem = false;         // cms: PEM instead of DER
+  CertificateChain chain;   // leaf first; may be empty for formats that need none
+  // An RFC 3161 TimeStampToken (DER ContentInfo) over the signature value,
+  // embedded as an unsigned attribute where the format has a place for it
+  // (see Format::embeds_timestamps()).
+  std::optional<Bytes> timestamp_token;
+  bool append = false;            // as PrepareOptions::append (the same value)
+  StagedOutput* stage = nullptr;  // what Prepare staged, if anything
 };
 
 struct VerifyOptions {
   std::string signature_path;   // empty: the format's default (FILE.p7s...)
   std::string trust_path;       // CA certificates (PEM)
   std::string public_key_path;  // a bare public key instead of a chain
+  // CA certificates (PEM) for timestamp tokens; empty: trust_path.
+  std::string tsa_trust_path;
   // For formats whose signature does not name its digest (raw): default sha256.
   DigestAlgorithm digest = DigestAlgorithm::kSha256;
 };
@@ -73,11 +110,29 @@ struct VerifyReport {
   std::string signature_path;  // for detached formats
   std::string signature_algorithm;
   std::string digest_algorithm;
-  std::string signer_subject;  // empty when verified by a bare public key
-  std::string key;             // "RSA-3072", ...
-  std::optional<std::time_t> signing_time;
+  std::string signer_subject;               // empty when verified by a bare public key
+  std::string key;                          // "RSA-3072", ...
+  std::optional<std::time_t> signing_time;  // the signer's claim (signingTime attribute)
+  // A verified RFC 3161 timestamp: its genTime and the TSA's subject.
+  std::optional<std::time_t> timestamp_time;
+  std::string timestamp_authority;
+  // Further signatures carried inside this one (pe: nested signatures), each
+  // verified like the outer one.
+  std::vector<VerifyReport> nested;
 
   [[nodiscard]] nlohmann::json ToJson() const;
+};
+
+// Gets an RFC 3161 TimeStampToken (DER) whose message imprint is
+// digest(alg, data): how a format asks for a timestamp without knowing about
+// HTTP (core/timestamp provides it).
+using TimestampFn = std::function<Result<Bytes>(DigestAlgorithm alg, ByteView data)>;
+
+// What Format::AddTimestamp did.
+struct TimestampOutcome {
+  std::string output_path;
+  int added = 0;    // signatures that got a timestamp
+  int already = 0;  // signatures that had one and were left as they were
 };
 
 class Format {
@@ -104,6 +159,18 @@ class Format {
   // kVerificationFailed when the signature, digest or chain does not hold.
   virtual Result<VerifyReport> Verify(const InputFile& artifact,
                                       const VerifyOptions& options) const = 0;
+
+  // True when Finish embeds FinishOptions::timestamp_token.
+  [[nodiscard]] virtual bool embeds_timestamps() const { return false; }
+  // Removes every signature from an embedded artifact (atomically, in place
+  // or to `output_path`); returns the path written. Detached formats keep
+  // their signature in a separate file: the default refuses.
+  virtual Result<std::string> Unsign(const InputFile& artifact,
+                                     const std::string& output_path) const;
+  // Adds a timestamp (from `stamp`) to every signature of an already signed
+  // artifact that has none. Atomic like Finish. The default refuses.
+  virtual Result<TimestampOutcome> AddTimestamp(const InputFile& artifact, const TimestampFn& stamp,
+                                                const std::string& output_path) const;
 };
 
 class FormatRegistry {
@@ -129,6 +196,10 @@ void RegisterBuiltinFormats(FormatRegistry& registry);
 // The detached signature path: options.output_path or artifact + suffix.
 std::string DetachedSignaturePath(const InputFile& artifact, std::string_view suffix,
                                   const std::string& explicit_path);
+
+// Fails with kFailedPrecondition, naming `what` ("a cms signature"), when a
+// format that embeds the signer's certificate is given no chain.
+Status RequireSignerCertificate(const CertificateChain& chain, std::string_view what);
 
 // Checks that a plan is internally consistent before Finish (sizes of
 // digests, format name), so that a plan from elsewhere cannot confuse it.

@@ -1,6 +1,7 @@
 #include "formats/cms/cms_format.h"
 
 #include <openssl/pem.h>  // before cms.h, which declares PEM_*_CMS only then
+
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
@@ -15,6 +16,7 @@ namespace signet {
 namespace {
 
 constexpr std::size_t kMaxSignatureFileSize = 16 << 20;
+constexpr std::string_view kOidTimeStampToken = "1.2.840.113549.1.9.16.2.14";
 
 Result<X509StorePtr> LoadTrustStore(const std::string& path) {
   SIGNET_ASSIGN_OR_RETURN(CertificateChain anchors, LoadCertificateChain(path));
@@ -40,6 +42,7 @@ class CmsFormat final : public Format {
   bool detached() const override { return true; }
   std::string_view signature_suffix() const override { return ".p7s"; }
   bool Detect(ByteView) const override { return false; }
+  bool embeds_timestamps() const override { return true; }
 
   Result<SigningPlan> Prepare(const InputFile& artifact,
                               const PrepareOptions& options) const override {
@@ -64,14 +67,10 @@ class CmsFormat final : public Format {
     return plan;
   }
 
-  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan,
-                             ByteView signature, const FinishOptions& options) const override {
+  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
+                             const FinishOptions& options) const override {
     SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
-    if (options.chain.empty()) {
-      return FailedPrecondition(
-          "a cms signature needs the signer's certificate: pass --cert CHAIN.pem "
-          "(or store the certificate on the token with the key's CKA_ID)");
-    }
+    SIGNET_RETURN_IF_ERROR(RequireSignerCertificate(options.chain, "a cms signature"));
     SIGNET_ASSIGN_OR_RETURN(cms::ParsedSignedAttributes attrs,
                             cms::ParseSignedAttributes(plan.to_be_signed));
     if (attrs.message_digest != plan.content_digest) {
@@ -82,6 +81,11 @@ class CmsFormat final : public Format {
     si.algorithm = plan.signature_algorithm;
     si.signed_attributes = plan.to_be_signed;
     si.signature.assign(signature.begin(), signature.end());
+    if (options.timestamp_token) {
+      // id-aa-timeStampToken (RFC 3161 appendix A) over the signature value.
+      si.unsigned_attributes.push_back(
+          {std::string(kOidTimeStampToken), {*options.timestamp_token}});
+    }
     cms::SignedDataInput sd;
     sd.digest_algorithms = {plan.signature_algorithm.digest};
     sd.certificates = &options.chain;
@@ -105,14 +109,17 @@ class CmsFormat final : public Format {
 
   Result<VerifyReport> Verify(const InputFile& artifact,
                               const VerifyOptions& options) const override {
-    std::string sig_path = DetachedSignaturePath(artifact, signature_suffix(), options.signature_path);
+    std::string sig_path =
+        DetachedSignaturePath(artifact, signature_suffix(), options.signature_path);
     SIGNET_ASSIGN_OR_RETURN(Bytes sig, ReadSmallFile(sig_path, kMaxSignatureFileSize));
     if (options.trust_path.empty() && options.public_key_path.empty()) {
-      return InvalidArgument("verifying " + sig_path + " needs --trust CA.pem or --public-key PUB.pem");
+      return InvalidArgument("verifying " + sig_path +
+                             " needs --trust CA.pem or --public-key PUB.pem");
     }
     BioPtr sig_bio = MemBio(sig);
     CmsPtr cms;
-    std::string_view head(reinterpret_cast<const char*>(sig.data()), std::min<std::size_t>(sig.size(), 11));
+    std::string_view head(reinterpret_cast<const char*>(sig.data()),
+                          std::min<std::size_t>(sig.size(), 11));
     if (head == "-----BEGIN ") {
       cms.reset(PEM_read_bio_CMS(sig_bio.get(), nullptr, nullptr, nullptr));
     } else {
