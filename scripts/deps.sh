@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libp11-kit-dev
   # tests
-  libgtest-dev libgmock-dev openssl softhsm2 opensc gnutls-bin python3 time
+  libgtest-dev libgmock-dev openssl softhsm2 opensc gnutls-bin python3 python3-cryptography time
   # pe (Authenticode) interop: the peer verifier and the compilers of real PE files
   osslsigncode gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
   # fuzzing (AFL++ with GCC instrumentation; see docs/decisions/0003-fuzzing-with-afl.md)
