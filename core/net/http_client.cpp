@@ -17,12 +17,6 @@
 namespace signet::net {
 namespace {
 
-// curl_global_init is not thread-safe in every libcurl build: once per process.
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -70,6 +64,35 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
 }
 
 }  // namespace
+
+void EnsureCurlGlobalInit() {
+  // curl_global_init is not thread-safe in every libcurl build: once per process.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool IsRetryableCurlCode(int curl_code) {
+  const auto code = static_cast<CURLcode>(curl_code);
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_QUIC_CONNECT_ERROR:
+    case CURLE_PROXY:
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool IsLoopbackHost(std::string_view host) {
   std::string lower = Lower(host);
@@ -127,29 +150,6 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   return n;
 }
 
-// Transport failures worth another attempt: the next one may well succeed.
-bool RetryableTransportError(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-    case CURLE_QUIC_CONNECT_ERROR:
-    case CURLE_PROXY:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool RetryableStatus(long status) { return status == 429 || (status >= 500 && status <= 599); }
 
 // Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date. Returns -1 when
@@ -174,7 +174,7 @@ class CurlHttpClient final : public HttpClient {
  public:
   explicit CurlHttpClient(const HttpOptions& options)
       : options_(options), curl_(nullptr, curl_easy_cleanup), rng_(std::random_device{}()) {
-    GlobalInit();
+    EnsureCurlGlobalInit();
     curl_.reset(curl_easy_init());
   }
 
@@ -215,7 +215,7 @@ class CurlHttpClient final : public HttpClient {
           return Unavailable(what + ": the response is larger than " +
                              std::to_string(options_.max_response_size) + " bytes");
         }
-        if (last || !RetryableTransportError(rc)) {
+        if (last || !IsRetryableCurlCode(rc)) {
           if (attempt > 1) why += " (after " + std::to_string(attempt) + " attempts)";
           return Unavailable(why);
         }

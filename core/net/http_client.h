@@ -112,6 +112,14 @@ HttpOptions HttpOptionsFromEnv(HttpOptions options = {});
 // brackets), ::ffff:127.x.y.z. Plain http:// is always allowed to these.
 bool IsLoopbackHost(std::string_view host);
 
+// libcurl glue shared with the other curl user (the RFC 3161 client, which
+// keeps its own transport: see docs/decisions/0010):
+// curl_global_init, once per process, thread-safe.
+void EnsureCurlGlobalInit();
+// True when a libcurl result (a CURLcode) is a transport failure worth
+// another attempt: refused, unresolved, timed out, reset, TLS handshake.
+bool IsRetryableCurlCode(int curl_code);
+
 // Percent-encodes per RFC 3986 unreserved set (A-Z a-z 0-9 - . _ ~).
 std::string UrlEncode(std::string_view s, bool keep_slash = false);
 

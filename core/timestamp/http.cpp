@@ -1,5 +1,7 @@
 #include "timestamp/http.h"
 
+#include "net/http_client.h"
+
 #include <curl/curl.h>
 
 #include <mutex>
@@ -24,30 +26,10 @@ std::size_t WriteBody(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
-bool Retryable(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 class CurlTransport final : public HttpTransport {
  public:
   explicit CurlTransport(const HttpLimits& limits) : limits_(limits) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    net::EnsureCurlGlobalInit();
   }
 
   Result<HttpResponse> Post(const std::string& url, std::string_view content_type,
@@ -89,7 +71,7 @@ class CurlTransport final : public HttpTransport {
     }
     if (rc != CURLE_OK) {
       std::string why = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
-      if (Retryable(rc)) return Unavailable(why);
+      if (net::IsRetryableCurlCode(rc)) return Unavailable(why);
       return InvalidArgument(why);
     }
     HttpResponse out;
