@@ -8,10 +8,14 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config git
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev libp11-kit-dev
+  # server: HTTP (Boost.Beast/Asio, header-only) and the audit stores
+  libboost-dev libsqlite3-dev libpq-dev
   # tests
   libgtest-dev libgmock-dev openssl softhsm2 opensc gnutls-bin python3 python3-cryptography time
   # pe (Authenticode) interop: the peer verifier and the compilers of real PE files
   osslsigncode gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
+  # server tests: a throwaway PostgreSQL cluster, the sqlite3 shell (audit tamper tests)
+  postgresql sqlite3
   # fuzzing (AFL++ with GCC instrumentation; see docs/decisions/0003-fuzzing-with-afl.md)
   afl++
   # style
