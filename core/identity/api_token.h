@@ -5,6 +5,8 @@
 //   {"tokens": [{"name": "release-bot", "sha256": "<hex>", "scopes": ["prod-ev"],
 //                "created": "2026-11-28T01:00:00Z"}]}
 // Thread-safety: ApiTokenStore::Authenticate may be called from many threads.
+// Create is a read-modify-write of the file: one writer at a time (the
+// `signet server token create` command); the server only reads.
 #pragma once
 
 #include <string>

@@ -18,7 +18,7 @@
 namespace signet::identity {
 
 // Names of the normalised claims (values of Identity::normalized).
-inline constexpr std::string_view kCi = "ci";                  // github, gitlab, azure, jenkins, oidc, api-token
+inline constexpr std::string_view kCi = "ci";  // github, gitlab, azure, jenkins, oidc, api-token
 inline constexpr std::string_view kRepository = "repository";  // acme/app
 inline constexpr std::string_view kRef = "ref";                // refs/heads/main, refs/tags/v1.2
 inline constexpr std::string_view kWorkflow = "workflow";      // workflow / pipeline / job name
@@ -45,8 +45,8 @@ struct Identity {
 
   // The value a policy matcher named `name` compares against: a normalised
   // claim when `name` is one, else the raw claim as a string (numbers and
-  // booleans printed as JSON), else nullopt. "issuer"/"iss" and
-  // "subject"/"sub" name the issuer and subject.
+  // booleans printed as JSON; arrays and objects are not compared), else
+  // nullopt. "issuer"/"iss" and "subject"/"sub" name the issuer and subject.
   [[nodiscard]] std::optional<std::string> Claim(std::string_view name) const;
 };
 

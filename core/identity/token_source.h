@@ -9,6 +9,9 @@
 //      (POST URI?api-version=7.1-preview.1 with "Authorization: Bearer TOKEN"
 //       -> {"oidcToken": JWT})
 // kFailedPrecondition naming every place looked at when none has a token.
+// A source that is present but fails (an unreadable --token-file, a CI token
+// endpoint answering 403) is an error naming that source, not a fall-through.
+// The token travels only in the Secret; errors never contain it.
 #pragma once
 
 #include <functional>
@@ -22,8 +25,8 @@
 namespace signet::identity {
 
 struct TokenSourceOptions {
-  std::string token_file;                       // --token-file
-  std::string audience;                         // for CI systems that mint per audience
+  std::string token_file;  // --token-file
+  std::string audience;    // for CI systems that mint per audience
   std::string gitlab_variable = "SIGNET_ID_TOKEN";
   // Environment lookup (tests replace it); default: getenv.
   std::function<std::optional<std::string>(const std::string&)> getenv;
@@ -31,7 +34,8 @@ struct TokenSourceOptions {
 
 struct FoundToken {
   Secret token;
-  std::string source;  // "--token-file", "SIGNET_TOKEN", "github-actions", "gitlab", "azure-pipelines"
+  // "--token-file", "SIGNET_TOKEN", "github-actions", "gitlab", "azure-pipelines"
+  std::string source;
 };
 
 Result<FoundToken> FindToken(const TokenSourceOptions& options, net::HttpClient& http);
