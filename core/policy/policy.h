@@ -18,7 +18,15 @@
 // character; everything else literally. A claim the identity lacks never
 // matches.
 //
-// Thread-safety: Evaluate/Record may be called from many threads at once.
+// Evaluation (docs/policy.md): only the rules whose `keys` match the
+// requested key are considered, in file order; the first whose issuer,
+// claims, format and size all match allows. A denial's reason comes from
+// the rule for that key closest to matching and never names another key's
+// rules. Rate limits (Authorize) are a sliding one-hour window per rule and
+// identity (issuer + subject), in memory in this process.
+//
+// Thread-safety: Evaluate and Authorize may be called from many threads at
+// once (the rules are immutable; the counters are behind a mutex).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +46,9 @@
 
 namespace signet::policy {
 
+// Whether `text` matches `pattern` (`*` any run incl. '/', `?` one UTF-8
+// character, the rest literal). Never exponential: O(|pattern| * |text|) at
+// worst.
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
 struct Rule {
