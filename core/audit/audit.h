@@ -46,7 +46,7 @@ struct Record {
   std::string tbs_digest;      // "sha256:<hex>"
   std::string decision;        // "allow", "deny", "error"
   std::string reason;
-  std::string client;    // client address
+  std::string client;     // client address
   std::string prev_hash;  // hex, set by the store
   std::string hash;       // hex, set by the store
 
@@ -64,10 +64,12 @@ struct ListFilter {
 };
 
 struct VerifyResult {
-  std::int64_t records = 0;  // records checked
+  std::int64_t records = 0;  // records checked (when !ok: those before first_bad_seq)
   bool ok = true;
   std::int64_t first_bad_seq = 0;  // when !ok: the first record that breaks the chain
   std::string reason;              // "hash mismatch", "seq 41 missing", "prev_hash mismatch"
+  std::string head_hash;           // when ok: the last record's hash (64 zeros when empty);
+                                   // publish it to anchor the chain (docs/audit.md)
 };
 
 class Store {
@@ -86,11 +88,30 @@ class Store {
   virtual Status Ping() = 0;
 };
 
+struct StoreOptions {
+  // Readers (`signet audit list|verify|export`): the store must exist already
+  // (no file or table is created) and Append fails.
+  bool read_only = false;
+  // How long one commit waits for the store's write lock (another process
+  // or replica committing) before Append fails with kUnavailable: SQLite
+  // busy_timeout, PostgreSQL lock_timeout.
+  int lock_timeout_ms = 10000;
+};
+
 // Opens (creating tables if needed) the store named by `url`:
 //   sqlite:/path/audit.db, or a plain path    SQLite (WAL, synchronous=FULL)
-//   postgresql://user@host:port/db?...         PostgreSQL (libpq conninfo URI)
+//   postgresql://user@host:port/db?...         PostgreSQL (libpq conninfo URI; also postgres://)
 // A password in a PostgreSQL URL is never printed in errors.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& url);
+Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& options = {});
+
+// Resolves a store URL read from a config file: a relative SQLite path
+// ("sqlite:audit.db" or "audit.db") becomes relative to `base_dir`; "" means
+// "sqlite:audit.db"; other URLs are returned unchanged.
+std::string ResolveStoreUrl(const std::string& url, const std::string& base_dir);
+
+// `url` with any password (user:PASSWORD@, ?password=...) replaced by "***",
+// for messages and logs.
+std::string RedactUrl(const std::string& url);
 
 // RFC 3339 UTC with milliseconds for "now" (for Record::time).
 std::string NowRfc3339();
