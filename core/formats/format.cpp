@@ -180,6 +180,8 @@ Status RequireSignerCertificate(const CertificateChain& chain, std::string_view 
                             "(or store the certificate on the token with the key's CKA_ID)");
 }
 
+Status Format::ValidatePlan(const SigningPlan& plan) const { return CheckPlan(plan, name()); }
+
 Status CheckPlan(const SigningPlan& plan, std::string_view format_name) {
   if (plan.format != format_name) {
     return InvalidArgument("signing plan is for format '" + plan.format + "', not '" +

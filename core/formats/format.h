@@ -156,6 +156,15 @@ class Format {
   // embedded artifact is untouched.
   virtual Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan,
                                      ByteView signature, const FinishOptions& options) const = 0;
+  // Checks that a plan is one this format could have made: its digests have
+  // the right lengths, and its to-be-signed bytes commit to its content
+  // digest (cms: the messageDigest signed attribute; pe: the
+  // SpcIndirectDataContent holding the image digest; raw: the digest
+  // itself). The server runs it before signing a client's plan, so that
+  // what it signs is what it records in the audit log; Finish runs it too.
+  // kInvalidArgument naming what does not hold. Default: CheckPlan.
+  [[nodiscard]] virtual Status ValidatePlan(const SigningPlan& plan) const;
+
   // kVerificationFailed when the signature, digest or chain does not hold.
   virtual Result<VerifyReport> Verify(const InputFile& artifact,
                                       const VerifyOptions& options) const = 0;

@@ -67,15 +67,25 @@ class CmsFormat final : public Format {
     return plan;
   }
 
-  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
-                             const FinishOptions& options) const override {
+  Status ValidatePlan(const SigningPlan& plan) const override {
     SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
-    SIGNET_RETURN_IF_ERROR(RequireSignerCertificate(options.chain, "a cms signature"));
+    if (plan.content_digest_algorithm != plan.signature_algorithm.digest) {
+      return InvalidArgument("signing plan: cms content digest and signature digest differ");
+    }
     SIGNET_ASSIGN_OR_RETURN(cms::ParsedSignedAttributes attrs,
                             cms::ParseSignedAttributes(plan.to_be_signed));
-    if (attrs.message_digest != plan.content_digest) {
+    // RFC 5652 section 5.4: the signature covers the signed attributes, whose
+    // messageDigest is the digest of the (detached) content.
+    if (attrs.content_type_oid != cms::kOidData || attrs.message_digest != plan.content_digest) {
       return InvalidArgument("signing plan: signed attributes do not commit to the content digest");
     }
+    return {};
+  }
+
+  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
+                             const FinishOptions& options) const override {
+    SIGNET_RETURN_IF_ERROR(ValidatePlan(plan));
+    SIGNET_RETURN_IF_ERROR(RequireSignerCertificate(options.chain, "a cms signature"));
     cms::SignerInfoInput si;
     si.signer = &options.chain.front();
     si.algorithm = plan.signature_algorithm;

@@ -274,9 +274,27 @@ class PeFormat final : public Format {
     return plan;
   }
 
+  Status ValidatePlan(const SigningPlan& plan) const override {
+    SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
+    // The signed attributes must commit to the image digest through the
+    // SpcIndirectDataContent that is embedded (Authenticode PE spec,
+    // "Authenticode-Specific Structures": messageDigest is the digest of
+    // the SpcIndirectDataContent's content octets).
+    Bytes spc = pe::SpcIndirectDataContent(plan.content_digest_algorithm, plan.content_digest);
+    SIGNET_ASSIGN_OR_RETURN(cms::ParsedSignedAttributes attrs,
+                            cms::ParseSignedAttributes(plan.to_be_signed));
+    SIGNET_ASSIGN_OR_RETURN(ByteView spc_content, pe::ContentOctets(spc));
+    if (attrs.content_type_oid != pe::kOidSpcIndirectData ||
+        attrs.message_digest != Digest(plan.signature_algorithm.digest, spc_content)) {
+      return InvalidArgument(
+          "signing plan: the signed attributes do not commit to the image digest");
+    }
+    return {};
+  }
+
   Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
                              const FinishOptions& options) const override {
-    SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
+    SIGNET_RETURN_IF_ERROR(ValidatePlan(plan));
     SIGNET_RETURN_IF_ERROR(RequireSignerCertificate(options.chain, "an Authenticode signature"));
     auto number = [&plan](std::string_view key) -> Result<std::uint64_t> {
       auto it = plan.format_data.find(std::string(key));
@@ -295,17 +313,7 @@ class PeFormat final : public Format {
       return InvalidArgument(artifact.path() + " changed since it was prepared for signing");
     }
 
-    // The plan's signed attributes must commit to the image digest through
-    // the SpcIndirectDataContent that is embedded.
     Bytes spc = pe::SpcIndirectDataContent(plan.content_digest_algorithm, plan.content_digest);
-    SIGNET_ASSIGN_OR_RETURN(cms::ParsedSignedAttributes attrs,
-                            cms::ParseSignedAttributes(plan.to_be_signed));
-    SIGNET_ASSIGN_OR_RETURN(ByteView spc_content, pe::ContentOctets(spc));
-    if (attrs.content_type_oid != pe::kOidSpcIndirectData ||
-        attrs.message_digest != Digest(plan.signature_algorithm.digest, spc_content)) {
-      return InvalidArgument(
-          "signing plan: the signed attributes do not commit to the image digest");
-    }
 
     cms::SignerInfoInput si;
     si.signer = &options.chain.front();

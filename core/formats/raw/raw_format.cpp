@@ -36,12 +36,17 @@ class RawFormat final : public Format {
     return plan;
   }
 
-  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
-                             const FinishOptions& options) const override {
+  Status ValidatePlan(const SigningPlan& plan) const override {
     SIGNET_RETURN_IF_ERROR(CheckPlan(plan, name()));
-    if (plan.to_be_signed_digest != plan.content_digest) {
+    if (!plan.to_be_signed.empty() || plan.to_be_signed_digest != plan.content_digest) {
       return InvalidArgument("signing plan: a raw signature is over the content digest itself");
     }
+    return {};
+  }
+
+  Result<std::string> Finish(const InputFile& artifact, const SigningPlan& plan, ByteView signature,
+                             const FinishOptions& options) const override {
+    SIGNET_RETURN_IF_ERROR(ValidatePlan(plan));
     std::string path = DetachedSignaturePath(artifact, signature_suffix(), options.output_path);
     SIGNET_RETURN_IF_ERROR(WriteFileAtomically(path, signature));
     return path;
