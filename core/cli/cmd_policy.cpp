@@ -28,7 +28,7 @@ namespace signet::cli {
 namespace {
 
 constexpr std::size_t kMaxConfigBytes = 4 << 20;
-constexpr std::size_t kMaxTokenBytes = 64 * 1024;
+constexpr std::size_t kMaxTokenBytes = std::size_t{64} * 1024;
 
 bool IsBase64UrlPart(std::string_view s) {
   for (char c : s) {

@@ -137,8 +137,12 @@ Result<Secret> ApiTokenStore::Create(const std::string& path, const std::string&
   SIGNET_ASSIGN_OR_RETURN(ApiTokenStore store, Load(path));
   for (const auto& e : store.entries_) {
     if (e.name == name) {
-      return InvalidArgument("API token " + name + " already exists in " + path +
-                             "; choose another name or remove the entry");
+      std::string message = "API token ";
+      message += name;
+      message += " already exists in ";
+      message += path;
+      message += "; choose another name or remove the entry";
+      return InvalidArgument(std::move(message));
     }
   }
   std::array<std::uint8_t, kTokenRandomBytes> random{};

@@ -22,7 +22,7 @@ using ParamPtr = std::unique_ptr<OSSL_PARAM, OpenSslDeleter<OSSL_PARAM_free>>;
 constexpr std::size_t kMaxRsaModulusBytes = 512;  // 4096 bits
 constexpr std::size_t kMaxRsaExponentBytes = 8;
 constexpr std::size_t kP256CoordinateBytes = 32;
-constexpr std::size_t kMaxJwksBytes = 256 * 1024;
+constexpr std::size_t kMaxJwksBytes = std::size_t{256} * 1024;
 
 // A base64url member of `jwk`, decoded; at most `max_bytes` once decoded.
 Result<Bytes> Member(const nlohmann::json& jwk, const char* name, std::size_t max_bytes) {

@@ -184,7 +184,7 @@ JwtValidator::~JwtValidator() = default;
 
 const std::vector<IssuerConfig>& JwtValidator::issuers() const { return state_->configs; }
 
-Result<Identity> JwtValidator::Validate(std::string_view token) {
+Result<Identity> JwtValidator::Validate(std::string_view token, bool use_jti) {
   if (token.empty()) return Denied("no token");
   if (token.size() > kMaxTokenSize) return Denied("malformed token");
   auto dot1 = token.find('.');
@@ -257,7 +257,7 @@ Result<Identity> JwtValidator::Validate(std::string_view token) {
   id.expires = static_cast<std::time_t>(**exp);
   if (config.require_jti) {
     if (!id.jti || id.jti->empty()) return Denied("token has no jti");
-    SIGNET_RETURN_IF_ERROR(state_->replay.Insert(iss, *id.jti, **exp + skew, now));
+    SIGNET_RETURN_IF_ERROR(state_->replay.Insert(iss, *id.jti, **exp + skew, now, use_jti));
   }
   id.claims = std::move(*payload);
   NormalizeClaims(config.ci, id);

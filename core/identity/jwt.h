@@ -39,7 +39,7 @@
 namespace signet::identity {
 
 // A longer token is refused as malformed before it is decoded.
-inline constexpr std::size_t kMaxTokenSize = 16 * 1024;
+inline constexpr std::size_t kMaxTokenSize = std::size_t{16} * 1024;
 // Longer jti values are refused (they would bloat the replay cache).
 inline constexpr std::size_t kMaxJtiSize = 256;
 // At most this many unexpired jti are remembered; past it, tokens of issuers
@@ -76,7 +76,9 @@ struct IssuerConfig {
 
 // The decoded parts of a JWT, unverified (for `signet policy test` and
 // diagnostics). kInvalidArgument when it is not three base64url JSON parts.
-struct DecodedJwt {
+// nlohmann::json's move constructor is noexcept in practice; clang-tidy sees
+// the assertion helper it calls.
+struct DecodedJwt {  // NOLINT(bugprone-exception-escape)
   nlohmann::json header;
   nlohmann::json payload;
 };
@@ -96,7 +98,13 @@ class JwtValidator {
   // Verifies the token and returns its identity (claims normalised per the
   // issuer's `ci`). kPermissionDenied with a reason on any failure;
   // kUnavailable when the issuer's keys cannot be fetched.
-  Result<Identity> Validate(std::string_view token);
+  //
+  // With replay protection (IssuerConfig::require_jti), a token's jti is
+  // used up by the first Validate with `use_jti` true (a signing request);
+  // Validate with `use_jti` false only checks that it is not used up yet (a
+  // key lookup before signing), so that a client can look the key up and
+  // then sign with one token.
+  Result<Identity> Validate(std::string_view token, bool use_jti = true);
 
   [[nodiscard]] const std::vector<IssuerConfig>& issuers() const;
 

@@ -17,8 +17,11 @@ IssuerKeys::IssuerKeys(const IssuerConfig& config, net::HttpClient* http, std::m
     : config_(config), http_(http), http_mu_(http_mu), jwks_uri_(config.jwks_uri) {
   if (!config_.ca_bundle.empty()) {
     net::HttpOptions options;
+    // The issuer's own CA wins over SIGNET_CA_BUNDLE, which names the CA of
+    // other services.
+    options = net::HttpOptionsFromEnv(options);
     options.ca_bundle = config_.ca_bundle;
-    own_http_ = net::MakeCurlHttpClient(net::HttpOptionsFromEnv(options));
+    own_http_ = net::MakeCurlHttpClient(options);
     http_ = own_http_.get();
     http_mu_ = &own_http_mu_;
   }
@@ -156,7 +159,7 @@ Status IssuerKeys::Verify(std::string_view kid, JwsAlg alg, std::string_view sig
 }
 
 Status ReplayCache::Insert(std::string_view issuer, std::string_view jti, std::int64_t expires,
-                           std::int64_t now) {
+                           std::int64_t now, bool record) {
   if (jti.size() > kMaxJtiSize) return PermissionDenied("malformed token");
   std::string key(issuer);
   key += '\n';
@@ -167,6 +170,7 @@ Status ReplayCache::Insert(std::string_view issuer, std::string_view jti, std::i
     by_expiry_.erase(by_expiry_.begin());
   }
   if (seen_.contains(key)) return PermissionDenied("token replayed");
+  if (!record) return {};
   if (seen_.size() >= kReplayCacheCapacity) {
     return Unavailable("replay cache full (too many unexpired tokens); retry later");
   }

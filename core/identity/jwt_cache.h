@@ -79,8 +79,10 @@ class ReplayCache {
  public:
   // kPermissionDenied "token replayed" when seen before; records it until
   // `expires` (seconds since the epoch, skew included) otherwise.
+  // With `record` false, only checks (a request that must not use the
+  // token up, such as fetching a key's public certificate).
   Status Insert(std::string_view issuer, std::string_view jti, std::int64_t expires,
-                std::int64_t now);
+                std::int64_t now, bool record = true);
 
  private:
   std::mutex mu_;

@@ -32,7 +32,10 @@ Status CheckFields(const json& object, const std::string& path,
     if (!known) {
       std::string list;
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return FieldError(path + "." + name, "unknown field (known: " + list + ")");
+      std::string field = path;
+      field += '.';
+      field += name;
+      return FieldError(field, "unknown field (known: " + list + ")");
     }
   }
   return {};
@@ -116,7 +119,9 @@ Result<Rule> ParseRule(const json& j, const std::string& path, std::set<std::str
       return FieldError(path + ".claims", std::string("must be an object, not ") + TypeName(*it));
     }
     for (const auto& [claim, value] : it->items()) {
-      const std::string claim_path = path + ".claims." + claim;
+      std::string claim_path = path;
+      claim_path += ".claims.";
+      claim_path += claim;
       if (claim.empty()) return FieldError(path + ".claims", "empty claim name");
       SIGNET_ASSIGN_OR_RETURN(auto globs, GlobListAt(value, claim_path, /*allow_single=*/true));
       rule.claims.emplace(claim, std::move(globs));

@@ -132,7 +132,10 @@ def setup(d: str) -> None:
     os.makedirs(d, exist_ok=True)
     if not os.path.exists(os.path.join(d, "ca.pem")):
         ca_key = new_key("EC")
-        ca_cert = make_cert("Signet Test OIDC CA", ca_key, None, None, ca=True)
+        # A unique name per CA: a CA bundle holding the CAs of several test
+        # issuers must let OpenSSL find each one by its subject.
+        ca_cert = make_cert("Signet Test OIDC CA " + secrets.token_hex(6), ca_key, None, None,
+                            ca=True)
         srv_key = new_key("EC")
         srv_cert = make_cert("127.0.0.1", srv_key, ca_cert, ca_key, ca=False)
         write_atomic(os.path.join(d, "server.key"), pem_private(srv_key), 0o600)
