@@ -26,5 +26,8 @@ std::unique_ptr<Command> MakeKeyCommand();
 std::unique_ptr<Command> MakeUnsignCommand();
 std::unique_ptr<Command> MakeTimestampCommand();
 std::unique_ptr<Command> MakeVersionCommand();
+std::unique_ptr<Command> MakeServerCommand();
+std::unique_ptr<Command> MakePolicyCommand();
+std::unique_ptr<Command> MakeAuditCommand();
 
 }  // namespace signet::cli

@@ -29,7 +29,8 @@ int Main(int argc, char** argv) {
 
   std::vector<std::pair<CLI::App*, std::unique_ptr<Command>>> commands;
   for (auto make : {MakeSignCommand, MakeVerifyCommand, MakeTimestampCommand, MakeUnsignCommand,
-                    MakeHashCommand, MakeKeyCommand, MakeVersionCommand}) {
+                    MakeHashCommand, MakeKeyCommand, MakeServerCommand, MakePolicyCommand,
+                    MakeAuditCommand, MakeVersionCommand}) {
     std::unique_ptr<Command> cmd = make();
     CLI::App* sub = cmd->Setup(app);
     commands.emplace_back(sub, std::move(cmd));

@@ -6,10 +6,13 @@
 // nothing is written unless the signature verifies with the key's public key.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "formats/format.h"
 #include "keys/key_signer.h"
+#include "remote/plan_signer.h"
 
 namespace signet::cli {
 
@@ -36,7 +39,31 @@ struct SignOutcome {
 // The signature algorithm for `key` under `settings`.
 SignatureAlgorithm ChooseSignatureAlgorithm(const PublicKey& key, const SignSettings& settings);
 
+// A PlanSigner over a local KeySigner: signs each plan's to-be-signed
+// digest (or message, for Ed25519).
+class KeyPlanSigner final : public PlanSigner {
+ public:
+  explicit KeyPlanSigner(KeySigner& key) : key_(key) {}
+  [[nodiscard]] std::string uri() const override { return key_.uri(); }
+  [[nodiscard]] const PublicKey& public_key() const override { return key_.public_key(); }
+  [[nodiscard]] const CertificateChain& certificate_chain() const override {
+    return key_.certificate_chain();
+  }
+  Result<std::vector<PlanSignature>> SignPlans(std::span<const SigningPlan> plans) override;
+
+ private:
+  KeySigner& key_;
+};
+
 Result<SignOutcome> SignFile(const FormatRegistry& formats, KeySigner& signer,
                              const std::string& path, const SignSettings& settings);
+
+// Signs `paths` in batches of signer.max_batch() plans (one round trip per
+// batch for a remote signer) and calls `done` once per path, in order, with
+// its outcome. A file that fails does not stop the others.
+using SignDone = std::function<void(const std::string& path, const Result<SignOutcome>& outcome)>;
+void SignFiles(const FormatRegistry& formats, PlanSigner& signer,
+               const std::vector<std::string>& paths, const SignSettings& settings,
+               const SignDone& done);
 
 }  // namespace signet::cli
