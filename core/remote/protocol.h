@@ -1,9 +1,8 @@
 // The Signet server's HTTP API (JSON over HTTPS, under /v1), shared by the
 // server and the remote client so that both read one definition:
 //
-//   GET  /v1/info             {"server":"signet","version":...,"api":1,
-//                              "default_audience":"signet","max_plans_per_request":256}
-//   GET  /v1/keys             {"keys":[KeyInfo...]}   keys the caller may use
+//   GET  /v1/info             {"server":"signet","api":1,"default_audience":"signet",
+//                              "max_plans_per_request":256,"max_plan_bytes":16384}
 //   GET  /v1/keys/NAME        KeyInfo                 (authenticated)
 //   POST /v1/sign             SignBody -> SignReply  (authenticated; 1..N plans)
 //   GET  /healthz, GET /metrics
