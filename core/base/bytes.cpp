@@ -109,4 +109,30 @@ Result<Bytes> Base64Decode(std::string_view text) {
   return out;
 }
 
+std::string Base64UrlEncode(ByteView data) {
+  std::string s = Base64Encode(data);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+Result<Bytes> Base64UrlDecode(std::string_view text) {
+  if (text.size() % 4 == 1) return InvalidArgument("base64url text has an impossible length");
+  std::string s;
+  s.reserve(text.size() + 2);
+  for (char c : text) {
+    if (c == '+' || c == '/' || c == '=') {
+      return InvalidArgument("base64url text contains '" + std::string(1, c) + "'");
+    }
+    s += c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  while (s.size() % 4 != 0) s += '=';
+  auto decoded = Base64Decode(s);
+  if (!decoded) return InvalidArgument("invalid base64url: " + decoded.error().message);
+  return decoded;
+}
+
 }  // namespace signet

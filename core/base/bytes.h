@@ -30,4 +30,10 @@ std::string Base64Encode(ByteView data);
 // Accepts padded standard base64; rejects anything else.
 Result<Bytes> Base64Decode(std::string_view text);
 
+// Base64url (RFC 4648 section 5) without padding, as JOSE uses it (RFC 7515
+// section 2).
+std::string Base64UrlEncode(ByteView data);
+// Accepts unpadded base64url only (no '=', no '+' or '/', no whitespace).
+Result<Bytes> Base64UrlDecode(std::string_view text);
+
 }  // namespace signet

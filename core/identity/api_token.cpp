@@ -149,7 +149,7 @@ Result<Secret> ApiTokenStore::Create(const std::string& path, const std::string&
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     return Internal("no random bytes for an API token: " + OpenSslErrors());
   }
-  Secret token(std::string(kApiTokenPrefix) + internal::Base64UrlEncode(random));
+  Secret token(std::string(kApiTokenPrefix) + Base64UrlEncode(random));
   OPENSSL_cleanse(random.data(), random.size());
   store.entries_.push_back({name, Sha256Hex(token.Reveal()), scopes, UtcNow()});
 

@@ -116,30 +116,6 @@ Result<std::string> OptionalString(const nlohmann::json& jwk, const char* name) 
 
 }  // namespace
 
-std::string Base64UrlEncode(ByteView data) {
-  std::string s = Base64Encode(data);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return s;
-}
-
-Result<Bytes> Base64UrlDecode(std::string_view text) {
-  if (text.size() % 4 == 1) return InvalidArgument("base64url text has an impossible length");
-  std::string s;
-  s.reserve(text.size() + 2);
-  for (char c : text) {
-    if (c == '+' || c == '/' || c == '=') return InvalidArgument("text is not base64url");
-    s += c == '-' ? '+' : c == '_' ? '/' : c;
-  }
-  while (s.size() % 4 != 0) s += '=';
-  auto decoded = Base64Decode(s);
-  if (!decoded) return InvalidArgument("text is not base64url");
-  return decoded;
-}
-
 std::string_view JwsAlgName(JwsAlg alg) { return alg == JwsAlg::kRs256 ? "RS256" : "ES256"; }
 
 bool Jwk::Accepts(JwsAlg jws_alg) const {

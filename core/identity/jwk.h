@@ -24,11 +24,6 @@
 
 namespace signet::identity::internal {
 
-// RFC 4648 section 5, no padding (RFC 7515 section 2).
-std::string Base64UrlEncode(ByteView data);
-// Accepts unpadded base64url only: no '=', '+', '/' or whitespace.
-Result<Bytes> Base64UrlDecode(std::string_view text);
-
 // The JWS algorithms a key may verify. Nothing else is ever accepted.
 enum class JwsAlg { kRs256, kEs256 };
 std::string_view JwsAlgName(JwsAlg alg);

@@ -31,7 +31,7 @@ std::string Printable(std::string_view s, std::size_t max) {
 std::unexpected<Error> Denied(std::string reason) { return PermissionDenied(std::move(reason)); }
 
 Result<nlohmann::json> DecodeJsonPart(std::string_view part) {
-  auto bytes = internal::Base64UrlDecode(part);
+  auto bytes = Base64UrlDecode(part);
   if (!bytes) return InvalidArgument("JWT part is not base64url");
   nlohmann::json j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return InvalidArgument("JWT part is not a JSON object");
@@ -214,7 +214,7 @@ Result<Identity> JwtValidator::Validate(std::string_view token, bool use_jti) {
   }
   auto payload = DecodeJsonPart(token.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!payload) return Denied("malformed token");
-  auto signature = internal::Base64UrlDecode(token.substr(dot2 + 1));
+  auto signature = Base64UrlDecode(token.substr(dot2 + 1));
   if (!signature || signature->empty()) return Denied("malformed token");
 
   auto iss_it = payload->find("iss");

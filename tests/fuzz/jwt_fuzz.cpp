@@ -66,8 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto jwk = internal::ParseJwk(j)) CheckKey(*jwk);
   }
 
-  if (auto bytes = internal::Base64UrlDecode(text)) {
-    auto again = internal::Base64UrlDecode(internal::Base64UrlEncode(*bytes));
+  if (auto bytes = signet::Base64UrlDecode(text)) {
+    auto again = signet::Base64UrlDecode(signet::Base64UrlEncode(*bytes));
     Check(again.has_value() && *again == *bytes);
   }
   return 0;

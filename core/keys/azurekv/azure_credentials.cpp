@@ -187,7 +187,7 @@ Result<Secret> CertificateAssertion(const Certificate& certificate, EVP_PKEY* ke
     return Internal("cannot compute the certificate thumbprint: " + OpenSslErrors());
   }
   Json header = {
-      {"alg", "RS256"}, {"typ", "JWT"}, {"x5t", cloud::Base64UrlEncode(ByteView(sha1, sha1_len))}};
+      {"alg", "RS256"}, {"typ", "JWT"}, {"x5t", Base64UrlEncode(ByteView(sha1, sha1_len))}};
   const auto t = static_cast<std::int64_t>(now);
   Json claims = {{"aud", std::string(token_endpoint)},
                  {"iss", std::string(client_id)},

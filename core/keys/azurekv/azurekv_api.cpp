@@ -43,7 +43,7 @@ Result<Bytes> JwkBytes(const cloud::Json& jwk, std::string_view member) {
     return Unavailable(std::string(kService) + ": the key's JWK has no '" + std::string(member) +
                        "'");
   }
-  auto bytes = cloud::Base64UrlDecode(*text);
+  auto bytes = Base64UrlDecode(*text);
   if (!bytes || bytes->empty()) {
     return Unavailable(std::string(kService) + ": the key's JWK member '" + std::string(member) +
                        "' is not base64url");
@@ -237,7 +237,7 @@ Result<std::string> JwaAlgorithm(const SignatureAlgorithm& alg, const PublicKey&
 }
 
 std::string SignRequestBody(std::string_view jwa, ByteView digest) {
-  cloud::Json j = {{"alg", std::string(jwa)}, {"value", cloud::Base64UrlEncode(digest)}};
+  cloud::Json j = {{"alg", std::string(jwa)}, {"value", Base64UrlEncode(digest)}};
   return j.dump();
 }
 
@@ -250,7 +250,7 @@ Result<Bytes> ParseSignResponse(std::string_view body, const KeyBundle& key) {
   }
   auto value = cloud::StringMember(j, "value");
   if (!value) return Unavailable(std::string(kService) + ": the sign answer has no 'value'");
-  auto signature = cloud::Base64UrlDecode(*value);
+  auto signature = Base64UrlDecode(*value);
   if (!signature || signature->empty()) {
     return Unavailable(std::string(kService) + ": the sign answer's 'value' is not base64url");
   }

@@ -21,11 +21,6 @@
 
 namespace signet::cloud {
 
-// Base64url without padding.
-std::string Base64UrlEncode(ByteView data);
-// Accepts unpadded base64url only (no '=', no '+' or '/', no whitespace).
-Result<Bytes> Base64UrlDecode(std::string_view text);
-
 // The compact serialisation BASE64URL(header).BASE64URL(claims).BASE64URL(sig)
 // of a JWS signed with RSASSA-PKCS1-v1_5 SHA-256 by `key`. The caller writes
 // the JSON (its "alg" must say RS256). Returned as a Secret: an assertion is a

@@ -12,8 +12,6 @@
 namespace signet::identity {
 namespace {
 
-using internal::Base64UrlDecode;
-using internal::Base64UrlEncode;
 using internal::JwsAlg;
 using signet::testing::KeyKind;
 using signet::testing::SharedKey;

@@ -30,7 +30,6 @@ constexpr std::string_view kClientId = "0b5cbd0e-7e0d-4c7b-9b7d-2f1e6c3a9e51";
 constexpr std::string_view kVersion = "0123456789abcdef0123456789abcdef";
 
 json Jwk(EVP_PKEY* key) {
-  using cloud::Base64UrlEncode;
   if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
     return {{"kty", "RSA"},
             {"n", Base64UrlEncode(testing::KeyParam(key, "n"))},
@@ -105,7 +104,7 @@ TEST(AzureKvJwkTest, RefusesKeysThatCannotSignHere) {
   p521["crv"] = "P-521";
   EXPECT_EQ(azurekv::PublicKeyFromJwk(p521).error().code, ErrorCode::kFailedPrecondition);
   json short_x = Jwk(SharedKey(KeyKind::kEcP256));
-  short_x["x"] = cloud::Base64UrlEncode(Bytes(31, 1));
+  short_x["x"] = Base64UrlEncode(Bytes(31, 1));
   EXPECT_EQ(azurekv::PublicKeyFromJwk(short_x).error().code, ErrorCode::kUnavailable);
   json padded = Jwk(SharedKey(KeyKind::kRsa2048));
   padded["n"] = padded["n"].get<std::string>() + "=";
@@ -182,7 +181,7 @@ TEST(AzureKvSignTest, JwaAlgorithms) {
 TEST(AzureKvSignTest, RequestBodyIsBase64UrlWithoutPadding) {
   Bytes digest(32, 0xfb);
   json body = json::parse(azurekv::SignRequestBody("PS256", digest));
-  EXPECT_EQ(body, (json{{"alg", "PS256"}, {"value", cloud::Base64UrlEncode(digest)}}));
+  EXPECT_EQ(body, (json{{"alg", "PS256"}, {"value", Base64UrlEncode(digest)}}));
   EXPECT_THAT(body["value"].get<std::string>(), Not(HasSubstr("=")));
   EXPECT_THAT(body["value"].get<std::string>(), HasSubstr("-"));
 }
@@ -193,15 +192,15 @@ TEST(AzureKvSignTest, EcdsaAnswersBecomeDer) {
   Bytes digest = Digest(DigestAlgorithm::kSha256, AsBytes("data"));
   Bytes der = testing::SignDigest(key, "sha256", digest);
   Bytes raw = testing::EcdsaDerToRaw(der, 32);
-  json answer = {{"kid", bundle.kid}, {"value", cloud::Base64UrlEncode(raw)}};
+  json answer = {{"kid", bundle.kid}, {"value", Base64UrlEncode(raw)}};
   auto signature = azurekv::ParseSignResponse(answer.dump(), bundle);
   ASSERT_TRUE(signature.has_value()) << signature.error().message;
   EXPECT_TRUE(bundle.public_key.VerifyDigest({SignatureScheme::kEcdsa, DigestAlgorithm::kSha256},
                                              digest, *signature));
-  answer["value"] = cloud::Base64UrlEncode(der);  // DER is not what JOSE sends
+  answer["value"] = Base64UrlEncode(der);  // DER is not what JOSE sends
   EXPECT_EQ(azurekv::ParseSignResponse(answer.dump(), bundle).error().code,
             ErrorCode::kUnavailable);
-  answer = {{"kid", "https://v.vault.azure.net/keys/k/2"}, {"value", cloud::Base64UrlEncode(raw)}};
+  answer = {{"kid", "https://v.vault.azure.net/keys/k/2"}, {"value", Base64UrlEncode(raw)}};
   EXPECT_EQ(azurekv::ParseSignResponse(answer.dump(), bundle).error().code,
             ErrorCode::kUnavailable);
   EXPECT_EQ(azurekv::ParseSignResponse("{not json", bundle).error().code, ErrorCode::kUnavailable);
@@ -245,9 +244,9 @@ TEST(AzureCredentialTest, CertificateAssertion) {
   unsigned char sha1[20];
   unsigned int len = 0;
   X509_digest(pki.leaf_cert.get(), EVP_sha1(), sha1, &len);
-  EXPECT_EQ(header, (json{{"alg", "RS256"},
-                          {"typ", "JWT"},
-                          {"x5t", cloud::Base64UrlEncode(ByteView(sha1, len))}}));
+  EXPECT_EQ(
+      header,
+      (json{{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", Base64UrlEncode(ByteView(sha1, len))}}));
   EXPECT_EQ(claims["aud"], endpoint);
   EXPECT_EQ(claims["iss"], kClientId);
   EXPECT_EQ(claims["sub"], kClientId);
@@ -354,13 +353,13 @@ class AzureKvBackendTest : public ::testing::Test {
     EXPECT_EQ(testing::HeaderOf(r, "Content-Type"), "application/json");
     json body = json::parse(r.body);
     last_alg_ = body["alg"];
-    Bytes digest = *cloud::Base64UrlDecode(body["value"].get<std::string>());
+    Bytes digest = *Base64UrlDecode(body["value"].get<std::string>());
     if (bad_signature_) digest[0] ^= 1;
     Bytes signature = testing::SignDigest(key_, DigestFor(last_alg_), digest, last_alg_[0] == 'P');
     if (last_alg_[0] == 'E')
       signature = testing::EcdsaDerToRaw(signature, last_alg_ == "ES256" ? 32 : 48);
     return JsonAnswer(200, {{"kid", base + name_ + "/" + std::string(kVersion)},
-                            {"value", cloud::Base64UrlEncode(signature)}});
+                            {"value", Base64UrlEncode(signature)}});
   }
   static std::string DigestFor(const std::string& alg) { return "sha" + alg.substr(2); }
 

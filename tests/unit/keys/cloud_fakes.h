@@ -128,8 +128,8 @@ inline std::map<std::string, std::string> ParseForm(std::string_view body) {
 inline std::pair<json, json> JwtParts(std::string_view jwt) {
   auto dot1 = jwt.find('.');
   auto dot2 = jwt.find('.', dot1 + 1);
-  auto header = cloud::Base64UrlDecode(jwt.substr(0, dot1));
-  auto claims = cloud::Base64UrlDecode(jwt.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto header = Base64UrlDecode(jwt.substr(0, dot1));
+  auto claims = Base64UrlDecode(jwt.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!header || !claims) return {};
   return {json::parse(ToString(*header), nullptr, false),
           json::parse(ToString(*claims), nullptr, false)};
@@ -138,7 +138,7 @@ inline std::pair<json, json> JwtParts(std::string_view jwt) {
 // Whether the RS256 signature of `jwt` verifies with `key`.
 inline bool JwtVerifies(std::string_view jwt, EVP_PKEY* key) {
   auto dot2 = jwt.rfind('.');
-  auto signature = cloud::Base64UrlDecode(jwt.substr(dot2 + 1));
+  auto signature = Base64UrlDecode(jwt.substr(dot2 + 1));
   if (!signature) return false;
   std::string_view input = jwt.substr(0, dot2);
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
