@@ -12,6 +12,10 @@ PACKAGES=(
   libboost-dev libsqlite3-dev libpq-dev
   # tests
   libgtest-dev libgmock-dev openssl softhsm2 opensc gnutls-bin python3 python3-cryptography time
+  # plugin tests: groovy (Jenkins steps' harness), rsync (gitlab-ci-local's shell executor)
+  groovy rsync
+  # static release build (scripts/release.sh): zlib for the minimal libcurl, file(1) to check the result
+  zlib1g-dev file
   # pe (Authenticode) interop: the peer verifier and the compilers of real PE files
   osslsigncode gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
   # server tests: a throwaway PostgreSQL cluster, the sqlite3 shell (audit tamper tests)

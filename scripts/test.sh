@@ -4,8 +4,11 @@
 #   2. AddressSanitizer + UBSan build: unit and fuzz-corpus replay tests
 #   3. fuzz smoke: every fuzz target under AFL++ for a short while
 #   4. release build (-Werror), clang-tidy, then every ctest: unit, interop
-#      (real peers: openssl, osslsigncode, SoftHSM2, moto, contract servers)
-#      and fuzz-corpus replay
+#      (real peers: openssl, osslsigncode, SoftHSM2, moto, contract servers,
+#      the Signet server with a test OIDC issuer and a throwaway PostgreSQL
+#      cluster started by a ctest fixture), plugins (each CI plugin in its own
+#      runner: npm packages, groovy) and fuzz-corpus replay
+#   5. the static release binary (scripts/release.sh) and its chroot test
 # Environment: FUZZ_SECONDS (default 15) per fuzz target; JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,3 +32,7 @@ scripts/build.sh build
 echo "== clang-tidy"
 scripts/tidy.sh build
 ctest --test-dir build -j "$jobs" --output-on-failure
+
+echo "== static release binary: build, then the chroot test"
+JOBS=$jobs scripts/release.sh
+ctest --test-dir build-static -L interop --output-on-failure

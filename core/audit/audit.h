@@ -104,6 +104,10 @@ struct StoreOptions {
 // A password in a PostgreSQL URL is never printed in errors.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& options = {});
 
+// The store kinds this build can open ("sqlite", and "postgresql" when built
+// with SIGNET_WITH_POSTGRES), for `signet version`.
+std::vector<std::string> StoreKinds();
+
 // Resolves a store URL read from a config file: a relative SQLite path
 // ("sqlite:audit.db" or "audit.db") becomes relative to `base_dir`; "" means
 // "sqlite:audit.db"; other URLs are returned unchanged.

@@ -226,8 +226,24 @@ Result<VerifyResult> ChainStore::Verify() {
 
 // ---------------------------------------------------------------------------
 
+std::vector<std::string> StoreKinds() {
+#ifdef SIGNET_WITH_POSTGRES
+  return {"sqlite", "postgresql"};
+#else
+  return {"sqlite"};
+#endif
+}
+
 Result<std::unique_ptr<Store>> OpenStore(const std::string& url, const StoreOptions& options) {
+#ifdef SIGNET_WITH_POSTGRES
   if (IsPostgresUrl(url)) return OpenPostgresStore(url, options);
+#else
+  if (IsPostgresUrl(url)) {
+    return FailedPrecondition("audit store " + RedactUrl(url) +
+                              ": this build of signet has no PostgreSQL store (the static release "
+                              "binary leaves libpq out); use a SQLite store or the dynamic build");
+  }
+#endif
   if (url.find("://") != std::string::npos && !url.starts_with("sqlite:")) {
     return InvalidArgument("audit store " + RedactUrl(url) +
                            ": unsupported URL (use sqlite:PATH, a file path or postgresql://...)");

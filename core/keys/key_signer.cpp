@@ -42,7 +42,9 @@ Result<std::vector<KeyListing>> KeyRegistry::List(std::string_view uri,
 
 std::vector<std::string> KeyRegistry::schemes() const {
   std::vector<std::string> out;
-  for (const auto& backend : backends_) out.emplace_back(backend->scheme());
+  for (const auto& backend : backends_) {
+    if (backend->built_in()) out.emplace_back(backend->scheme());
+  }
   return out;
 }
 

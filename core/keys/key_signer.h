@@ -77,6 +77,9 @@ class KeyBackend {
                                                   const KeyOptions& options) = 0;
   // Lists the keys the URI matches (a token, a directory...).
   virtual Result<std::vector<KeyListing>> List(std::string_view uri, const KeyOptions& options);
+  // False for a placeholder that only explains why this build lacks the
+  // scheme (pkcs11: in the static binary); KeyRegistry::schemes() skips it.
+  [[nodiscard]] virtual bool built_in() const { return true; }
 };
 
 class KeyRegistry {
@@ -87,6 +90,7 @@ class KeyRegistry {
   Result<KeyBackend*> Find(std::string_view uri) const;
   Result<std::unique_ptr<KeySigner>> Open(std::string_view uri, const KeyOptions& options) const;
   Result<std::vector<KeyListing>> List(std::string_view uri, const KeyOptions& options) const;
+  // The schemes this build can open (placeholders left out).
   [[nodiscard]] std::vector<std::string> schemes() const;
 
  private:
