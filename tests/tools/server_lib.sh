@@ -302,3 +302,38 @@ if not eval("(" + sys.argv[2] + "\n)"):
     fail "$what" "$msg" "audit export stderr: $(head -c 500 "$T/audit.err")"
   fi
 }
+
+# srv_plugin_server TAG CI BOT: the server the CI plugin tests sign with: an
+# EC file key "ec" (srv_pki in $T/pki), a test OIDC issuer oidc-TAG whose
+# tokens have the CI system CI's claims, and two rules: that issuer's
+# repository acme/app, and the API token BOT. Writes $T/server.json,
+# $T/api.tok (BOT's token) and $T/id.tok (a token of the issuer), sets
+# ISSUER_URL, and starts the server.
+srv_plugin_server() {
+  local tag=$1 ci=$2 bot=$3
+  srv_pki "$T/pki"
+  srv_oidc_start "$tag"
+  ISSUER_URL=$(cat "$T/oidc-$tag/url")
+  cat >"$T/server.json" <<EOF
+{
+  "listen": "127.0.0.1:0",
+  "tls": {"certificate": "pki/tls.pem", "key": "pki/tls.key"},
+  "default_audience": "signet",
+  "issuers": [{"issuer": "$ISSUER_URL", "audience": "signet", "ci": "$ci",
+               "ca_bundle": "oidc-$tag/ca.pem"}],
+  "api_tokens_file": "tokens.json",
+  "keys": {"ec": {"uri": "file:pki/ec.key", "certificate": "pki/ec.chain.pem"}},
+  "policy": {"rules": [
+    {"name": "app", "keys": ["ec"], "issuer": "$ISSUER_URL", "claims": {"repository": "acme/app"}},
+    {"name": "bot", "keys": ["ec"], "issuer": "signet:api-token", "claims": {"subject": "$bot"}}
+  ]},
+  "audit": {"db": "sqlite:audit.db"}
+}
+EOF
+  "$SIGNET" server token create "$bot" --scope ec --config "$T/server.json" 2>/dev/null |
+    head -n 1 >"$T/api.tok"
+  [[ $(cat "$T/api.tok") == sgt_* ]] ||
+    { echo "FATAL - signet server token create printed no token" >&2; exit 1; }
+  srv_mint "$tag" --shape "$ci" --aud signet >"$T/id.tok"
+  srv_start "$T/server.json"
+}

@@ -45,29 +45,8 @@ GCL=$T/npm/node_modules/.bin/gitlab-ci-local
 echo "# gitlab-ci-local $("$GCL" --version)"
 
 # ---- the server, its keys and tokens ------------------------------------------------
-srv_pki "$T/pki"
-srv_oidc_start gl
-GL_URL=$(cat "$T/oidc-gl/url")
-cat >"$T/server.json" <<EOF
-{
-  "listen": "127.0.0.1:0",
-  "tls": {"certificate": "pki/tls.pem", "key": "pki/tls.key"},
-  "default_audience": "signet",
-  "issuers": [{"issuer": "$GL_URL", "audience": "signet", "ci": "gitlab",
-               "ca_bundle": "oidc-gl/ca.pem"}],
-  "api_tokens_file": "tokens.json",
-  "keys": {"ec": {"uri": "file:pki/ec.key", "certificate": "pki/ec.chain.pem"}},
-  "policy": {"rules": [
-    {"name": "app", "keys": ["ec"], "issuer": "$GL_URL", "claims": {"repository": "acme/app"}},
-    {"name": "bot", "keys": ["ec"], "issuer": "signet:api-token", "claims": {"subject": "gl-bot"}}
-  ]},
-  "audit": {"db": "sqlite:audit.db"}
-}
-EOF
-"$SIGNET" server token create gl-bot --scope ec --config "$T/server.json" 2>/dev/null | head -n 1 >"$T/api.tok"
-[[ $(cat "$T/api.tok") == sgt_* ]] || { echo "FATAL - signet server token create printed no token" >&2; exit 1; }
-srv_mint gl --shape gitlab --aud signet >"$T/id.tok"
-srv_start "$T/server.json"
+srv_plugin_server gl gitlab gl-bot
+GL_URL=$ISSUER_URL
 API_TOK=$(cat "$T/api.tok")
 ID_TOK=$(cat "$T/id.tok")
 

@@ -28,29 +28,8 @@ fi
 trap srv_cleanup EXIT
 export SIGNET_HTTP_MAX_ATTEMPTS=1 SIGNET_HTTP_BACKOFF_MS=0
 
-srv_pki "$T/pki"
-srv_oidc_start jk
-JK_URL=$(cat "$T/oidc-jk/url")
-cat >"$T/server.json" <<EOF2
-{
-  "listen": "127.0.0.1:0",
-  "tls": {"certificate": "pki/tls.pem", "key": "pki/tls.key"},
-  "default_audience": "signet",
-  "issuers": [{"issuer": "$JK_URL", "audience": "signet", "ci": "jenkins",
-               "ca_bundle": "oidc-jk/ca.pem"}],
-  "api_tokens_file": "tokens.json",
-  "keys": {"ec": {"uri": "file:pki/ec.key", "certificate": "pki/ec.chain.pem"}},
-  "policy": {"rules": [
-    {"name": "app", "keys": ["ec"], "issuer": "$JK_URL", "claims": {"repository": "acme/app"}},
-    {"name": "bot", "keys": ["ec"], "issuer": "signet:api-token", "claims": {"subject": "jenkins-bot"}}
-  ]},
-  "audit": {"db": "sqlite:audit.db"}
-}
-EOF2
-"$SIGNET" server token create jenkins-bot --scope ec --config "$T/server.json" 2>/dev/null | head -n 1 >"$T/api.tok"
-[[ $(cat "$T/api.tok") == sgt_* ]] || { echo "FATAL - signet server token create printed no token" >&2; exit 1; }
-srv_mint jk --shape jenkins --aud signet >"$T/id.tok"
-srv_start "$T/server.json"
+srv_plugin_server jk jenkins jenkins-bot
+JK_URL=$ISSUER_URL
 
 mkdir -p "$T/rel/signet-0.0.0-test/bin"
 cp "$SIGNET" "$T/rel/signet-0.0.0-test/bin/signet"
