@@ -79,7 +79,6 @@ class RemoteSigner final : public PlanSigner {
     if (!reply || reply->signatures.size() != plans.size()) {
       return Unavailable(Where() + ": malformed answer to a sign request");
     }
-    last_request_id_ = reply->request_id;
     std::vector<PlanSignature> out;
     for (std::size_t i = 0; i < plans.size(); ++i) {
       out.push_back({std::move(reply->signatures[i]), std::move(reply->timestamp_tokens[i])});
@@ -153,7 +152,6 @@ class RemoteSigner final : public PlanSigner {
   CertificateChain chain_;
   std::size_t max_batch_ = 1;
   bool timestamps_ = false;
-  std::string last_request_id_;
 };
 
 }  // namespace

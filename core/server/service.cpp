@@ -127,8 +127,6 @@ ServerResponse JsonResponse(int status, const nlohmann::json& body, const std::s
 
 // What one request did, for the log line, the metrics and the audit.
 struct Outcome {
-  int status = 200;
-  std::string decision;  // "allow", "deny", "error"; "" when not audited
   std::string reason;
   std::string key;
   // The caller, once authenticated; `who` points into the route's own
@@ -337,8 +335,6 @@ class Service final : public SigningService {
   ServerResponse Refuse(const ServerRequest& request, const std::string& request_id,
                         Outcome& outcome, int status, ErrorCode code, const std::string& reason,
                         std::vector<audit::Record> records = {}) {
-    outcome.status = status;
-    outcome.decision = "deny";
     outcome.reason = reason;
     if (records.empty())
       records.push_back(BaseRecord(request, request_id, outcome.who, outcome.key));
@@ -457,7 +453,7 @@ class Service final : public SigningService {
     reply.request_id = request_id;
     {
       auto lease = pool.Borrow();
-      if (!lease) return BackendFailure(request, request_id, outcome, lease.error(), records);
+      if (!lease) return BackendFailure(request_id, outcome, lease.error(), records);
       for (const SigningPlan& plan : body->plans) {
         SignRequest sr;
         sr.algorithm = plan.signature_algorithm;
@@ -466,7 +462,7 @@ class Service final : public SigningService {
         auto signature = (**lease).Sign(sr);
         if (!signature) {
           lease->Discard();
-          return BackendFailure(request, request_id, outcome, signature.error(), records);
+          return BackendFailure(request_id, outcome, signature.error(), records);
         }
         reply.signatures.push_back(std::move(*signature));
       }
@@ -482,7 +478,7 @@ class Service final : public SigningService {
         auto token =
             stamper.Timestamp(body->plans[i].signature_algorithm.digest, reply.signatures[i]);
         if (!token) {
-          return BackendFailure(request, request_id, outcome,
+          return BackendFailure(request_id, outcome,
                                 Error{token.error().code, "timestamp: " + token.error().message},
                                 records);
         }
@@ -491,7 +487,6 @@ class Service final : public SigningService {
     }
 
     // Fail closed: no signature leaves without its committed record.
-    outcome.decision = "allow";
     outcome.reason = decision.reason;
     for (audit::Record& r : records) {
       r.decision = "allow";
@@ -502,7 +497,6 @@ class Service final : public SigningService {
       audit_errors_->Increment();
       env_.log->Error("audit append failed: no signature returned",
                       {{"request_id", request_id}, {"error", appended.error().message}});
-      outcome.status = 503;
       return Fail(503, ErrorCode::kUnavailable,
                   "the audit log is unavailable; nothing was signed (retry later)", request_id);
     }
@@ -512,14 +506,12 @@ class Service final : public SigningService {
 
   // The key backend or the TSA failed: audited as "error", 503 (retry) or
   // 500.
-  ServerResponse BackendFailure(const ServerRequest&, const std::string& request_id,
-                                Outcome& outcome, const Error& error,
+  ServerResponse BackendFailure(const std::string& request_id, Outcome& outcome, const Error& error,
                                 std::vector<audit::Record>& records) {
     env_.metrics
         ->GetCounter("signet_backend_errors_total", "Key backend or TSA failures, by key.",
                      {{"key", outcome.key}})
         .Increment();
-    outcome.decision = "error";
     outcome.reason = error.message;
     for (audit::Record& r : records) {
       r.decision = "error";
